@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test-only module for the test runner's own tests: on load it either hits
+ * WARN_ON (mode=warn, which panics a guest booted with panic_on_warn) or
+ * prints a lockdep-style splat line without panicking (mode=splat), so the
+ * runner can show that both turn a run red. Never part of cowguard.ko.
+ */
+#include <linux/module.h>
+
+static char *mode = "warn";
+module_param(mode, charp, 0444);
+MODULE_PARM_DESC(mode, "warn: WARN_ON(1); splat: print a fake splat line");
+
+static int __init cg_runner_splat_init(void)
+{
+	if (!strcmp(mode, "splat"))
+		pr_err("BUG: cg_runner_splat: deliberate splat line for the runner test\n");
+	else
+		WARN_ON(1);
+	return 0;
+}
+
+static void __exit cg_runner_splat_exit(void)
+{
+}
+
+module_init(cg_runner_splat_init);
+module_exit(cg_runner_splat_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("cowguard test runner self-test: deliberate kernel splats");
