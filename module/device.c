@@ -2,22 +2,35 @@
 /*
  * DOC: Overview
  *
- * /dev/cowguard: the ioctl entry points. Each handler copies its struct in,
- * validates it completely, and only then acts, so a refused call changes
- * nothing.
+ * /dev/cowguard: the ioctl entry points and the device's sysfs figures.
+ * Each handler copies its struct in, validates it completely, and only then
+ * acts, so a refused call changes nothing.
  */
+#include <linux/device.h>
 #include <linux/fs.h>
 #include <linux/module.h>
-#include <linux/cowguard.h>
+#include <linux/sched.h>
 
 #include "cowguard.h"
 
 static long cowguard_ioctl(struct file *file, unsigned int cmd,
 			   unsigned long arg)
 {
+	void __user *uarg = (void __user *)arg;
+
+	if (cmd != COWGUARD_IOC_VERSION && !current->mm)
+		return -EINVAL;
 	switch (cmd) {
 	case COWGUARD_IOC_VERSION:
 		return COWGUARD_ABI_VERSION;
+	case COWGUARD_IOC_REGISTER:
+		if (!(file->f_mode & FMODE_WRITE))
+			return -EBADF;
+		return cg_ioctl_register(file, uarg);
+	case COWGUARD_IOC_UNREGISTER:
+		return cg_ioctl_unregister(uarg);
+	case COWGUARD_IOC_STATS:
+		return cg_ioctl_stats(uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -28,4 +41,33 @@ const struct file_operations cowguard_dev_fops = {
 	.unlocked_ioctl = cowguard_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
+};
+
+static ssize_t live_pages_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lld\n", atomic64_read(&cg_live_pages));
+}
+static DEVICE_ATTR_RO(live_pages);
+
+static ssize_t registrations_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lld\n", atomic64_read(&cg_nr_regions));
+}
+static DEVICE_ATTR_RO(registrations);
+
+static struct attribute *cg_dev_attrs[] = {
+	&dev_attr_live_pages.attr,
+	&dev_attr_registrations.attr,
+	NULL,
+};
+
+static const struct attribute_group cg_dev_group = {
+	.attrs = cg_dev_attrs,
+};
+
+const struct attribute_group *cg_dev_groups[] = {
+	&cg_dev_group,
+	NULL,
 };

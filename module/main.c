@@ -3,20 +3,38 @@
  * DOC: Overview
  *
  * cowguard keeps a preforking master's heap shared with its workers although
- * their runtime writes reference counts into it. This file only wires the
- * module together: parameters, the misc device, init and exit.
+ * their runtime writes reference counts into it. This file wires the module
+ * together: parameters, module-wide figures, the misc device, init and exit.
  */
 #include <linux/miscdevice.h>
 #include <linux/module.h>
-#include <linux/cowguard.h>
 
 #include "cowguard.h"
 #include "version.h"
+
+unsigned int cg_max_register_mb = 16384;
+module_param_named(max_register_mb, cg_max_register_mb, uint, 0644);
+MODULE_PARM_DESC(max_register_mb, "Registered memory allowed per process, MiB (default 16384)");
+
+unsigned int cg_trap_budget = 64;
+module_param_named(trap_budget, cg_trap_budget, uint, 0644);
+MODULE_PARM_DESC(trap_budget, "Emulated writes per page and process before the page is copied (default 64)");
+
+/* Pages the module holds (golden and shadow) and live registrations: both
+ * return to zero when the last process of every registration is gone.
+ */
+atomic64_t cg_live_pages = ATOMIC64_INIT(0);
+atomic64_t cg_nr_regions = ATOMIC64_INIT(0);
+
+/* Protects cg_regions; taken outside any region->lock. */
+DEFINE_MUTEX(cg_regions_lock);
+LIST_HEAD(cg_regions);
 
 static struct miscdevice cowguard_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = COWGUARD_DEVICE_NAME,
 	.fops = &cowguard_dev_fops,
+	.groups = cg_dev_groups,
 	.mode = 0660,
 };
 
@@ -35,6 +53,7 @@ static int __init cowguard_init(void)
 static void __exit cowguard_exit(void)
 {
 	misc_deregister(&cowguard_misc);
+	WARN_ON(atomic64_read(&cg_live_pages));
 }
 
 module_init(cowguard_init);

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * DOC: Overview
+ *
+ * The registered range is a MAP_SHARED mapping of a cowguard file whose
+ * pages come from ->fault as ordinary pages (no VM_PFNMAP/VM_MIXEDMAP), so
+ * GUP, smaps Rss/Pss and core dumps see them as usual. Write-notify keeps
+ * every PTE read-only until ->page_mkwrite agrees to a write:
+ *
+ * - an exclusive shadow of this process: lock the page and let the core
+ *   make the PTE writable;
+ * - a golden page or a shadow shared with another process: copy it into a
+ *   new exclusive shadow, zap this PTE and return VM_FAULT_NOPAGE, so the
+ *   retried access maps the shadow (two faults per copy, but no PTE is ever
+ *   rewritten in place, which a module cannot do with a correct TLB flush);
+ * - a PTE whose page is no longer this view's (a racing copy in another
+ *   thread): zap it and retry.
+ *
+ * Every path makes progress, which kernel-mode and GUP writes rely on: they
+ * retry on VM_FAULT_NOPAGE until the write can land.
+ */
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+
+#include "cowguard.h"
+
+static struct cg_view *cg_vma_view(struct vm_fault *vmf)
+{
+	struct cg_view *view = vmf->vma->vm_private_data;
+
+	if (!view || vmf->pgoff >= view->region->npages)
+		return NULL;
+	return view;
+}
+
+/* The page this view maps at @idx, with a reference. */
+static struct page *cg_view_get_page(struct cg_view *view, unsigned long idx,
+				     unsigned long *entry)
+{
+	struct page *page;
+
+	spin_lock(&view->lock);
+	*entry = view->pages[idx];
+	page = *entry ? cg_entry_page(*entry) : view->region->golden[idx];
+	get_page(page);
+	spin_unlock(&view->lock);
+	return page;
+}
+
+static vm_fault_t cg_fault(struct vm_fault *vmf)
+{
+	struct cg_view *view = cg_vma_view(vmf);
+	unsigned long entry;
+
+	if (!view)
+		return VM_FAULT_SIGBUS;
+	vmf->page = cg_view_get_page(view, vmf->pgoff, &entry);
+	if (!(vmf->flags & FAULT_FLAG_WRITE))
+		atomic64_inc(&view->read_faults);
+	return 0;
+}
+
+static void cg_zap_one(struct vm_fault *vmf)
+{
+	zap_page_range(vmf->vma, vmf->address & PAGE_MASK, PAGE_SIZE);
+}
+
+/*
+ * Give this process its own copy of the page at vmf->pgoff, which it maps
+ * (read-only) as @old. Called with mmap_lock held for read.
+ */
+static vm_fault_t cg_make_shadow(struct cg_view *view, struct vm_fault *vmf,
+				 unsigned long entry)
+{
+	struct page *copy;
+	bool installed = false;
+
+	copy = cg_page_alloc();
+	if (!copy)
+		return VM_FAULT_OOM;
+	/* @old is mapped read-only everywhere: it cannot change under us. */
+	copy_highpage(copy, vmf->page);
+
+	spin_lock(&view->lock);
+	if (view->pages[vmf->pgoff] == entry) {
+		view->pages[vmf->pgoff] = (unsigned long)copy | CG_EXCLUSIVE;
+		if (!entry)
+			view->nr_shadows++;
+		installed = true;
+	}
+	spin_unlock(&view->lock);
+
+	if (installed) {
+		if (entry)
+			cg_page_put(cg_entry_page(entry));
+		atomic64_inc(&view->shadow_faults);
+	} else {
+		cg_page_put(copy);
+	}
+	cg_zap_one(vmf);
+	return VM_FAULT_NOPAGE;
+}
+
+static vm_fault_t cg_page_mkwrite(struct vm_fault *vmf)
+{
+	struct cg_view *view = cg_vma_view(vmf);
+	unsigned long entry;
+	struct page *cur;
+
+	if (!view)
+		return VM_FAULT_SIGBUS;
+	spin_lock(&view->lock);
+	entry = view->pages[vmf->pgoff];
+	cur = entry ? cg_entry_page(entry) : view->region->golden[vmf->pgoff];
+	spin_unlock(&view->lock);
+
+	if (cur != vmf->page) {
+		cg_zap_one(vmf);
+		return VM_FAULT_NOPAGE;
+	}
+	if (entry & CG_EXCLUSIVE) {
+		/* Module pages have no ->mapping: the core would retry forever
+		 * if we returned 0 and let it lock the page itself.
+		 */
+		lock_page(vmf->page);
+		atomic64_inc(&view->write_faults);
+		return VM_FAULT_LOCKED;
+	}
+	return cg_make_shadow(view, vmf, entry);
+}
+
+static void cg_vma_open(struct vm_area_struct *vma)
+{
+	struct cg_view *view = vma->vm_private_data, *child = NULL;
+	struct cg_view *pos;
+
+	if (!view)
+		return;
+	if (view->mm == vma->vm_mm) {
+		/* A copy in the same mm (mremap, about to be undone). */
+		kref_get(&view->kref);
+		view->mapped_pages += vma_pages(vma);
+		return;
+	}
+	/* Fork: another VMA of this region may already have made the child's
+	 * view.
+	 */
+	mutex_lock(&view->region->lock);
+	list_for_each_entry(pos, &view->region->views, node) {
+		if (pos->mm == vma->vm_mm && kref_get_unless_zero(&pos->kref)) {
+			child = pos;
+			break;
+		}
+	}
+	mutex_unlock(&view->region->lock);
+	if (!child)
+		child = cg_view_fork(view, vma->vm_mm);
+	/* ->open() cannot fail: without a view the child gets SIGBUS on
+	 * access instead of memory that is silently different.
+	 */
+	if (child)
+		child->mapped_pages += vma_pages(vma);
+	else
+		pr_warn_ratelimited("out of memory forking a view: pid %d gets SIGBUS in %#lx-%#lx\n",
+				    current->pid, vma->vm_start, vma->vm_end);
+	vma->vm_private_data = child;
+}
+
+static void cg_vma_close(struct vm_area_struct *vma)
+{
+	struct cg_view *view = vma->vm_private_data;
+
+	if (!view)
+		return;
+	view->mapped_pages -= vma_pages(vma);
+	cg_view_put(view);
+}
+
+static int cg_may_split(struct vm_area_struct *vma, unsigned long addr)
+{
+	/* A view is per VMA range; unmap or mprotect a whole VMA instead. */
+	return -EINVAL;
+}
+
+static int cg_mremap(struct vm_area_struct *vma)
+{
+	return -EINVAL;
+}
+
+static const char *cg_vma_name(struct vm_area_struct *vma)
+{
+	/* Also makes the VMA always dumped in core files. */
+	return "[cowguard]";
+}
+
+const struct vm_operations_struct cg_vm_ops = {
+	.open = cg_vma_open,
+	.close = cg_vma_close,
+	.may_split = cg_may_split,
+	.mremap = cg_mremap,
+	.fault = cg_fault,
+	.page_mkwrite = cg_page_mkwrite,
+	.name = cg_vma_name,
+};

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Helpers shared by the cowguard kselftests. */
+#ifndef CG_TEST_H
+#define CG_TEST_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/cowguard.h>
+
+#define PG 4096UL
+
+static inline int cg_open(void)
+{
+	return open("/dev/cowguard", O_RDWR | O_CLOEXEC);
+}
+
+/* Register [p, p + len) without a slot map: 0 or -errno. */
+static inline int cg_register(int fd, void *p, size_t len)
+{
+	struct cowguard_register r = {
+		.size = sizeof(r), .start = (uintptr_t)p, .length = len,
+	};
+
+	return ioctl(fd, COWGUARD_IOC_REGISTER, &r) ? -errno : 0;
+}
+
+static inline int cg_unregister(int fd, void *p)
+{
+	struct cowguard_unregister u = { .size = sizeof(u), .start = (uintptr_t)p };
+
+	return ioctl(fd, COWGUARD_IOC_UNREGISTER, &u) ? -errno : 0;
+}
+
+static inline int cg_stats(int fd, void *p, struct cowguard_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	st->start = (uintptr_t)p;
+	return ioctl(fd, COWGUARD_IOC_STATS, st) ? -errno : 0;
+}
+
+/* A private anonymous mapping of n pages, page i filled with byte i + 1. */
+static inline char *cg_map_filled(size_t n)
+{
+	char *p = mmap(NULL, n * PG, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t i;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	for (i = 0; i < n; i++)
+		memset(p + i * PG, (int)(i + 1), PG);
+	return p;
+}
+
+static inline long cg_sysfs_long(const char *name)
+{
+	char path[128], buf[32] = "";
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/sys/class/misc/cowguard/%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atol(buf) : -1;
+}
+
+/* Wait for the module's page count to settle at zero (PTE references of
+ * exited children go away asynchronously only in the sense of wait()).
+ */
+static inline long cg_live_pages(void)
+{
+	return cg_sysfs_long("live_pages");
+}
+
+/* Exit status of a child, or -1 if it did not exit normally. */
+static inline int cg_wait(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+}
+
+/* Sum of an smaps field (kB) over the VMAs overlapping [p, p + len). */
+static inline long cg_smaps_kb(pid_t pid, void *p, size_t len, const char *field)
+{
+	unsigned long lo, hi, start = (uintptr_t)p, end = start + len;
+	char path[64], line[256];
+	size_t flen = strlen(field);
+	long sum = 0, v;
+	int in = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+			in = lo < end && hi > start;
+			continue;
+		}
+		if (in && !strncmp(line, field, flen) && line[flen] == ':' &&
+		    sscanf(line + flen + 1, "%ld", &v) == 1)
+			sum += v;
+	}
+	fclose(f);
+	return sum;
+}
+
+static inline long cg_meminfo_kb(const char *field)
+{
+	char line[256];
+	size_t flen = strlen(field);
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, flen) && line[flen] == ':')
+			sscanf(line + flen + 1, "%ld", &v);
+	fclose(f);
+	return v;
+}
+
+#endif /* CG_TEST_H */
