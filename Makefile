@@ -62,6 +62,11 @@ vm: module
 	@$(SETUP) vm
 	scripts/vm-run $(if $(CMD),-- sh -c '$(CMD)')
 
+bench-micro: module
+	@$(SETUP) vm
+	$(MAKE) -C bench
+	scripts/vm-run -- bench/micro
+
 demo:
 	@echo "make demo will boot the VM, load cowguard and run gunicorn --preload and a"
 	@echo "multiprocessing pool side by side: plain fork, gc.freeze, cowguard."
@@ -69,7 +74,7 @@ demo:
 
 install: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
-	depmod -a $(shell cat $(KDIR)/include/config/kernel.release)
+	depmod -a $(shell KDIR=$(KDIR) scripts/kernel-release)
 	$(MAKE) -C userspace/lib install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
 
 clean:
@@ -79,4 +84,4 @@ clean:
 	$(MAKE) -C userspace/lib clean
 	rm -rf build
 
-.PHONY: all setup module userspace selftests host-test vm-test runner-test test style vm demo install clean
+.PHONY: all setup module userspace selftests host-test vm-test runner-test test style vm bench-micro demo install clean
