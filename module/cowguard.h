@@ -62,6 +62,7 @@ struct cg_region {
  * @mm: the process's mm (grabbed).
  * @lock: protects @pages and @nr_shadows; taken in the fault path.
  * @pages: per page 0 (golden) or a shadow entry, see CG_EXCLUSIVE.
+ * @traps: per page, writes emulated so far (against the trap budget).
  * @nr_shadows: shadow entries in @pages.
  * @mapped_pages: pages of the region this mm maps (changed under mmap_lock).
  * @node: entry in the region's list of views.
@@ -78,6 +79,7 @@ struct cg_view {
 	struct mm_struct *mm;
 	spinlock_t lock;	/* protects pages, nr_shadows */
 	unsigned long *pages;
+	u16 *traps;
 	unsigned long nr_shadows;
 	unsigned long mapped_pages;
 	struct list_head node;
@@ -113,6 +115,9 @@ struct cg_view *cg_view_fork(struct cg_view *parent, struct mm_struct *mm);
 void cg_view_put(struct cg_view *view);
 struct page *cg_page_alloc(void);
 void cg_page_put(struct page *page);
+
+/* emulate.c */
+bool cg_try_emulate(struct cg_view *view, struct vm_fault *vmf);
 
 /* stats.c */
 long cg_ioctl_stats(void __user *arg);

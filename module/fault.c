@@ -127,6 +127,9 @@ static vm_fault_t cg_page_mkwrite(struct vm_fault *vmf)
 		atomic64_inc(&view->write_faults);
 		return VM_FAULT_LOCKED;
 	}
+	/* Only golden pages hold the band values the slot map describes. */
+	if (!entry && cg_try_emulate(view, vmf))
+		return VM_FAULT_NOPAGE;
 	return cg_make_shadow(view, vmf, entry);
 }
 

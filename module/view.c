@@ -44,7 +44,11 @@ struct cg_view *cg_view_create(struct cg_region *region, struct mm_struct *mm)
 		return NULL;
 	view->pages = kvcalloc(region->npages, sizeof(*view->pages),
 			       GFP_KERNEL_ACCOUNT);
-	if (!view->pages) {
+	view->traps = kvcalloc(region->npages, sizeof(*view->traps),
+			       GFP_KERNEL_ACCOUNT);
+	if (!view->pages || !view->traps) {
+		kvfree(view->pages);
+		kvfree(view->traps);
 		kfree(view);
 		return NULL;
 	}
@@ -73,6 +77,7 @@ static void cg_view_release(struct kref *kref)
 		if (view->pages[i])
 			cg_page_put(cg_entry_page(view->pages[i]));
 	kvfree(view->pages);
+	kvfree(view->traps);
 	mmdrop(view->mm);
 	kfree(view);
 	cg_region_put(region);

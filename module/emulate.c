@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * DOC: Overview
+ *
+ * A write to a golden page that only moves a marked refcount slot inside
+ * its band is emulated and dropped: the faulting user instruction is
+ * decoded (decode.c), its effect on registers and flags is applied to the
+ * saved user registers, execution resumes after it, and the page stays
+ * shared. Anything else returns false and the caller makes a shadow, so a
+ * write is never lost and never turns into a signal.
+ *
+ * Only a user-mode fault of the current task is emulated: ->page_mkwrite
+ * sees clobbered vmf->flags, so "user instruction" is decided from
+ * current->in_user_fault (set by handle_mm_fault() for FAULT_FLAG_USER)
+ * and current->mm. Emulating a kernel-mode write would livelock its retry
+ * loop; emulating under single-step or ptrace would skip a trap.
+ */
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/ptrace.h>
+#include <linux/sched.h>
+#include <linux/sched/task_stack.h>
+#include <linux/uaccess.h>
+
+#include "cowguard.h"
+#include "decode.h"
+
+static void cg_regs_from_pt(struct cg_regs *r, const struct pt_regs *pt)
+{
+	r->gpr[0] = pt->ax;
+	r->gpr[1] = pt->cx;
+	r->gpr[2] = pt->dx;
+	r->gpr[3] = pt->bx;
+	r->gpr[4] = pt->sp;
+	r->gpr[5] = pt->bp;
+	r->gpr[6] = pt->si;
+	r->gpr[7] = pt->di;
+	r->gpr[8] = pt->r8;
+	r->gpr[9] = pt->r9;
+	r->gpr[10] = pt->r10;
+	r->gpr[11] = pt->r11;
+	r->gpr[12] = pt->r12;
+	r->gpr[13] = pt->r13;
+	r->gpr[14] = pt->r14;
+	r->gpr[15] = pt->r15;
+	r->ip = pt->ip;
+	r->flags = pt->flags;
+}
+
+static void cg_regs_to_pt(struct pt_regs *pt, const struct cg_regs *r)
+{
+	pt->ax = r->gpr[0];
+	pt->cx = r->gpr[1];
+	pt->dx = r->gpr[2];
+	pt->bx = r->gpr[3];
+	pt->sp = r->gpr[4];
+	pt->bp = r->gpr[5];
+	pt->si = r->gpr[6];
+	pt->di = r->gpr[7];
+	pt->r8 = r->gpr[8];
+	pt->r9 = r->gpr[9];
+	pt->r10 = r->gpr[10];
+	pt->r11 = r->gpr[11];
+	pt->r12 = r->gpr[12];
+	pt->r13 = r->gpr[13];
+	pt->r14 = r->gpr[14];
+	pt->r15 = r->gpr[15];
+	pt->ip = r->ip;
+	pt->flags = r->flags;
+}
+
+/* Fetch and decode the instruction at ip without taking mmap_lock again. */
+static int cg_fetch_decode(unsigned long ip, struct cg_insn *insn)
+{
+	u8 buf[CG_INSN_MAX_LEN];
+	unsigned int len = sizeof(buf);
+
+	if (copy_from_user_nofault(buf, (void __user *)ip, len)) {
+		/* The instruction may end right before an unmapped page. */
+		len = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(ip));
+		if (copy_from_user_nofault(buf, (void __user *)ip, len))
+			return -EFAULT;
+	}
+	return cg_decode(buf, len, insn);
+}
+
+static enum cowguard_refuse_reason cg_check_emulate(struct cg_view *view,
+						    struct vm_fault *vmf,
+						    struct cg_regs *regs)
+{
+	struct cg_region *region = view->region;
+	struct pt_regs *pt = task_pt_regs(current);
+	unsigned long addr = vmf->real_address, slot;
+	struct cg_insn insn;
+	u64 ea, old, new, mask;
+	void *kaddr;
+
+	if (!region->slot_map)
+		return COWGUARD_REFUSE_NO_MAP;
+	if (!current->in_user_fault || current->mm != vmf->vma->vm_mm ||
+	    (current->flags & PF_KTHREAD))
+		return COWGUARD_REFUSE_KERNEL;
+	if ((pt->flags & X86_EFLAGS_TF) || current->ptrace)
+		return COWGUARD_REFUSE_TRACED;
+	if (!user_64bit_mode(pt) || cg_fetch_decode(pt->ip, &insn))
+		return COWGUARD_REFUSE_INSN;
+
+	cg_regs_from_pt(regs, pt);
+	ea = cg_effective_address(&insn, regs);
+	/* One naturally aligned slot of the region's width, on this page,
+	 * containing the faulting address.
+	 */
+	if (insn.width != region->slot_width || ea & (insn.width - 1) ||
+	    addr < ea || addr >= ea + insn.width ||
+	    (ea & PAGE_MASK) != (vmf->address & PAGE_MASK))
+		return COWGUARD_REFUSE_NOT_SLOT;
+	slot = ((vmf->pgoff << PAGE_SHIFT) + offset_in_page(ea)) / insn.width;
+	if (!test_bit(slot, region->slot_map))
+		return COWGUARD_REFUSE_NOT_SLOT;
+
+	kaddr = kmap_local_page(vmf->page);
+	old = insn.width == 4 ? *(u32 *)(kaddr + offset_in_page(ea)) :
+				*(u64 *)(kaddr + offset_in_page(ea));
+	kunmap_local(kaddr);
+	cg_emulate(&insn, regs, old, &new);
+	mask = insn.width == 4 ? U32_MAX : U64_MAX;
+	new &= mask;
+	if (old < region->band_low || old > region->band_high ||
+	    new < region->band_low || new > region->band_high)
+		return COWGUARD_REFUSE_BAND;
+	return __COWGUARD_REFUSE_MAX;
+}
+
+/**
+ * cg_try_emulate() - emulate and drop a refcount-only write
+ * @view: the faulting process's view
+ * @vmf: the write fault on a page this process may not write in place
+ *
+ * Called from ->page_mkwrite with mmap_lock held for read.
+ *
+ * Return: true when the instruction was emulated (the caller returns
+ * VM_FAULT_NOPAGE); false when the caller must make a shadow.
+ */
+bool cg_try_emulate(struct cg_view *view, struct vm_fault *vmf)
+{
+	struct cg_region *region = view->region;
+	enum cowguard_refuse_reason why;
+	struct cg_regs regs;
+	u16 traps;
+
+	why = cg_check_emulate(view, vmf, &regs);
+	if (why != __COWGUARD_REFUSE_MAX) {
+		atomic64_inc(&view->refused[why]);
+		return false;
+	}
+	/* The trap budget: a hot page costs one copy, not endless traps. */
+	spin_lock(&view->lock);
+	traps = view->traps[vmf->pgoff];
+	if (traps < region->trap_budget)
+		view->traps[vmf->pgoff] = traps + 1;
+	spin_unlock(&view->lock);
+	if (traps >= region->trap_budget) {
+		atomic64_inc(&view->budget_shadows);
+		atomic64_inc(&region->budget_shadows);
+		return false;
+	}
+	cg_regs_to_pt(task_pt_regs(current), &regs);
+	atomic64_inc(&view->emulated);
+	atomic64_inc(&region->emulated);
+	return true;
+}
