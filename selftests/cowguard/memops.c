@@ -170,28 +170,27 @@ TEST_F(ops, kernel_writes_land)
 TEST_F(ops, ptrace_pokedata)
 {
 	char *p = self->p;
-	int ready[2];
+	int ready[2], go[2];
 	pid_t pid;
 	long word;
 	char c;
 
 	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
 	pid = fork();
 	if (!pid) {
-		if (write(ready[1], "x", 1) != 1)
+		if (write(ready[1], "x", 1) != 1 || read(go[0], &c, 1) != 1)
 			_exit(2);
-		raise(SIGSTOP);
 		_exit(memcmp(p, "poked!!!", 8) ? 1 : 0);
 	}
 	ASSERT_EQ(1, read(ready[0], &c, 1));
-	ASSERT_EQ(0, ptrace(PTRACE_SEIZE, pid, 0, 0));
-	usleep(100000);
+	ASSERT_EQ(0, ptrace(PTRACE_ATTACH, pid, 0, 0));
+	ASSERT_EQ(pid, waitpid(pid, NULL, 0));
 	memcpy(&word, "poked!!!", 8);
-	ASSERT_EQ(0, ptrace(PTRACE_INTERRUPT, pid, 0, 0));
-	waitpid(pid, NULL, 0);
 	EXPECT_EQ(0, ptrace(PTRACE_POKEDATA, pid, p, word));
 	EXPECT_EQ(word, ptrace(PTRACE_PEEKDATA, pid, p, 0));
-	ASSERT_EQ(0, ptrace(PTRACE_DETACH, pid, 0, SIGCONT));
+	ASSERT_EQ(0, ptrace(PTRACE_DETACH, pid, 0, 0));
+	ASSERT_EQ(1, write(go[1], "x", 1));
 	EXPECT_EQ(0, cg_wait(pid));
 	EXPECT_EQ(1, p[0]);
 }
