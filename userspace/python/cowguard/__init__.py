@@ -1,0 +1,214 @@
+# SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+"""cowguard: keep a preforking CPython master's heap shared with its workers.
+
+Call :func:`protect` in the master once the data is loaded and before the
+first fork. It walks every reachable object, moves each refcount into a
+band of huge values (on 3.12+ the interpreter's own immortal value), and
+registers the pages that hold them with the cowguard kernel module, which
+then drops refcount-only writes to those pages instead of copying them.
+
+Trade-off: protected objects are never freed, and ``sys.getrefcount()``
+means nothing for them. See README.md.
+"""
+import atexit
+import gc
+import io
+import os
+import platform
+import sys
+import threading
+import time
+import warnings
+import weakref
+
+from . import _cowguard
+
+__version__ = "0.1.0"
+__all__ = ["protect", "stats", "BAND", "SLOT_WIDTH", "REFCOUNT_VALUE",
+           "DEFAULT_GAP_PAGES", "DEFAULT_MAX_RANGES"]
+
+#: [low, high] of the values a marked refcount slot may hold.
+BAND = (_cowguard.BAND_LOW, _cowguard.BAND_HIGH)
+#: Bytes of a refcount slot (ob_refcnt is a 64-bit word on 3.8-3.13).
+SLOT_WIDTH = _cowguard.SLOT_WIDTH
+#: The value protect() writes: 2**60 on <= 3.11, _Py_IMMORTAL_REFCNT on 3.12+.
+REFCOUNT_VALUE = _cowguard.REFCOUNT_VALUE
+#: Unmarked pages a range may span between two pages of marked objects.
+DEFAULT_GAP_PAGES = 8
+#: Above this many ranges, larger gaps are joined too (each range costs VMAs).
+DEFAULT_MAX_RANGES = 4096
+
+
+# Files protect() found. Protected objects are never freed, so whatever
+# they refer to is never finalized either, even at exit: an unclosed file
+# held by protected data would lose its buffered writes. This hook flushes
+# them; it is registered at import so that it runs late among the atexit
+# handlers (they run last-registered first).
+_files = weakref.WeakSet()
+
+
+def _flush_files():
+    for f in list(_files):
+        try:
+            if not f.closed:
+                f.flush()
+        except Exception:       # at exit: best effort, like finalization
+            pass
+
+
+atexit.register(_flush_files)
+
+
+class CowguardWarning(RuntimeWarning):
+    """protect() could not do all it was asked; the program goes on."""
+
+
+def _threads_running():
+    """Why protect() must not run now (other threads), or None."""
+    if threading.active_count() > 1:
+        names = [t.name for t in threading.enumerate()
+                 if t is not threading.current_thread()]
+        return ("other Python threads are running (%s): a write between the "
+                "snapshot and the takeover would be lost" % ", ".join(names))
+    n = _cowguard.thread_states()
+    if n > 1:
+        return ("%d Python thread states exist (threads not started by the "
+                "threading module, or another interpreter): a write between "
+                "the snapshot and the takeover would be lost" % n)
+    return None
+
+
+def _os_threads():
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 1
+
+
+def protect(strict=False, dry_run=False, trap_budget=0, *,
+            gap_pages=DEFAULT_GAP_PAGES, max_ranges=DEFAULT_MAX_RANGES,
+            immortalize_without_module=False):
+    """Protect the heap; call in the master before forking.
+
+    Steps: refuse if other threads run; gc.collect() then gc.freeze();
+    walk everything reachable from the GC lists and the calling thread's
+    frames; precompute str/bytes hashes and type version tags; move every
+    eligible refcount into :data:`BAND`; register the pages holding them,
+    with a slot map marking each refcount, with the kernel module.
+
+    strict: raise instead of warning when the module is absent (OSError
+        with its errno, ENOENT when not loaded), when registration fails,
+        or when the process has other OS threads.
+    dry_run: compute the plan only (after a gc.collect()); refcounts, GC
+        generations and the kernel are left alone. The result then has a
+        "plan" entry: {"ranges": [(start, length, nslots)],
+        "slots": [address, ...], "skipped": [(address, reason), ...]}
+        (an object's slot address is its id()). Objects an earlier
+        gc.freeze() froze are walked only if reachable from unfrozen
+        objects, sys.modules, builtins or the frames (a real run thaws
+        them first).
+    trap_budget: emulated writes per page and process before the module
+        copies the page anyway; 0 takes the module's default.
+    gap_pages, max_ranges: how ranges are coalesced (README.md).
+    immortalize_without_module: when the module is absent, move the
+        refcounts anyway. Worth it on 3.12+, where the interpreter itself
+        then skips refcount writes; on <= 3.11 it only makes the objects
+        never freed.
+
+    Returns a dict: objects, bytes, pages, ranges, registered_bytes,
+    registered, seconds, python, band, slot_width, ... (README.md).
+    The module being absent is not an error: registered is False, a
+    CowguardWarning says why, and the GC is frozen all the same.
+    """
+    if _cowguard.UNSUPPORTED:
+        raise RuntimeError("cowguard does not support " + _cowguard.UNSUPPORTED)
+    why = _threads_running()
+    if why:
+        raise RuntimeError("cowguard.protect(): " + why)
+    os_threads = _os_threads()
+    if os_threads > 1 and not dry_run:
+        msg = ("cowguard.protect(): %d OS threads in this process; threads "
+               "that write Python objects' memory during protect() lose "
+               "those writes" % os_threads)
+        if strict:
+            raise RuntimeError(msg)
+        warnings.warn(msg, CowguardWarning, stacklevel=2)
+
+    flags = _cowguard.F_FRAMES
+    if dry_run:
+        flags |= _cowguard.F_DRY | _cowguard.F_KEEP_PLAN
+    else:
+        flags |= _cowguard.F_REGISTER
+        if immortalize_without_module:
+            flags |= _cowguard.F_MARK_ALWAYS
+
+    t0 = time.perf_counter()
+    was_enabled = gc.isenabled()
+    # No collection may free anything between the walk and the end of
+    # the registration: the walk holds no references.
+    gc.disable()
+    try:
+        gc.collect()
+        if not dry_run and gc.get_freeze_count():
+            # gc.get_objects() does not list frozen objects (nor, on
+            # 3.12+, the immortal containers a collection moves to the
+            # permanent generation): thaw them so that they are walked.
+            # protect() freezes everything again.
+            gc.unfreeze()
+        result = _cowguard.protect(flags, trap_budget, gap_pages, max_ranges)
+    finally:
+        if was_enabled:
+            gc.enable()
+    for obj in result.pop("finalizers", ()):
+        if isinstance(obj, io.IOBase):
+            try:
+                _files.add(obj)
+            except TypeError:
+                pass
+    result["seconds"] = time.perf_counter() - t0
+    result["python"] = platform.python_version()
+    result["band"] = BAND
+    result["slot_width"] = SLOT_WIDTH
+    result["refcount_value"] = REFCOUNT_VALUE
+    result["dry_run"] = bool(dry_run)
+    result["frozen"] = gc.get_freeze_count()
+    result.setdefault("registered", False)
+    result.setdefault("registered_bytes", 0)
+
+    err = result.get("errno")
+    if err:
+        msg = "cowguard: %s failed: %s" % (
+            "opening the device" if result.get("stage") == "open"
+            else "registration", result.get("error"))
+        if result.get("stage") == "register":
+            msg += " (%d of %d ranges registered)" % (
+                result.get("registrations", 0), result["ranges"])
+        if strict:
+            raise OSError(err, msg)
+        warnings.warn(msg, CowguardWarning, stacklevel=2)
+    return result
+
+
+def _plan(roots=None, gap_pages=DEFAULT_GAP_PAGES, max_ranges=DEFAULT_MAX_RANGES):
+    """The plan for the closure of roots (default: a dry run of protect()).
+
+    With roots (a list), only those objects and what they reach count, and
+    nothing else is done (no gc calls, no frames): for tests.
+    """
+    if roots is None:
+        return protect(dry_run=True, gap_pages=gap_pages,
+                       max_ranges=max_ranges)["plan"]
+    return _cowguard.plan(list(roots), gap_pages, max_ranges)
+
+
+def stats(start=0):
+    """This process's cowguard figures (COWGUARD_IOC_STATS).
+
+    start=0 sums over every registration the process maps; an address
+    inside a registration gives that one's figures plus reg_* fields for
+    the registration as a whole. Returns a dict of counters (and
+    "refused": {reason: count}), or None when the module is not loaded
+    (/dev/cowguard does not exist). Other failures raise OSError (EINVAL:
+    start is not in a registration of this process).
+    """
+    return _cowguard.stats(start)
