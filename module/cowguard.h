@@ -104,6 +104,10 @@ extern unsigned int cg_trap_budget;
 extern struct mutex cg_regions_lock;
 extern struct list_head cg_regions;
 
+/* device.c */
+int cg_copy_struct_in(void *dst, size_t ksize, void __user *arg,
+		      u32 min_size, u32 *usize);
+
 /* region.c */
 long cg_ioctl_register(struct file *file, void __user *arg);
 long cg_ioctl_unregister(void __user *arg);
@@ -125,6 +129,13 @@ long cg_ioctl_stats(void __user *arg);
 static inline struct page *cg_entry_page(unsigned long entry)
 {
 	return (struct page *)(entry & ~CG_EXCLUSIVE);
+}
+
+/* The page a view maps at @idx, given its entry there. */
+static inline struct page *cg_view_page(struct cg_view *view,
+					unsigned long entry, unsigned long idx)
+{
+	return entry ? cg_entry_page(entry) : view->region->golden[idx];
 }
 
 #endif /* _COWGUARD_H */

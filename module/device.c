@@ -13,6 +13,27 @@
 
 #include "cowguard.h"
 
+/**
+ * cg_copy_struct_in() - copy in an ioctl struct that starts with its size
+ * @dst: kernel struct
+ * @ksize: sizeof(*dst)
+ * @arg: user struct
+ * @min_size: the oldest size this struct was ever built with
+ * @usize: out: the caller's size
+ *
+ * Return: 0; -EFAULT, -EINVAL (smaller than @min_size) or -E2BIG (a larger
+ * struct whose unknown tail is not zero).
+ */
+int cg_copy_struct_in(void *dst, size_t ksize, void __user *arg,
+		      u32 min_size, u32 *usize)
+{
+	if (get_user(*usize, (u32 __user *)arg))
+		return -EFAULT;
+	if (*usize < min_size)
+		return -EINVAL;
+	return copy_struct_from_user(dst, ksize, arg, *usize);
+}
+
 static long cowguard_ioctl(struct file *file, unsigned int cmd,
 			   unsigned long arg)
 {

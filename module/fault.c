@@ -35,14 +35,12 @@ static struct cg_view *cg_vma_view(struct vm_fault *vmf)
 }
 
 /* The page this view maps at @idx, with a reference. */
-static struct page *cg_view_get_page(struct cg_view *view, unsigned long idx,
-				     unsigned long *entry)
+static struct page *cg_view_get_page(struct cg_view *view, unsigned long idx)
 {
 	struct page *page;
 
 	spin_lock(&view->lock);
-	*entry = view->pages[idx];
-	page = *entry ? cg_entry_page(*entry) : view->region->golden[idx];
+	page = cg_view_page(view, view->pages[idx], idx);
 	get_page(page);
 	spin_unlock(&view->lock);
 	return page;
@@ -51,11 +49,10 @@ static struct page *cg_view_get_page(struct cg_view *view, unsigned long idx,
 static vm_fault_t cg_fault(struct vm_fault *vmf)
 {
 	struct cg_view *view = cg_vma_view(vmf);
-	unsigned long entry;
 
 	if (!view)
 		return VM_FAULT_SIGBUS;
-	vmf->page = cg_view_get_page(view, vmf->pgoff, &entry);
+	vmf->page = cg_view_get_page(view, vmf->pgoff);
 	if (!(vmf->flags & FAULT_FLAG_WRITE))
 		atomic64_inc(&view->read_faults);
 	return 0;
@@ -112,7 +109,7 @@ static vm_fault_t cg_page_mkwrite(struct vm_fault *vmf)
 		return VM_FAULT_SIGBUS;
 	spin_lock(&view->lock);
 	entry = view->pages[vmf->pgoff];
-	cur = entry ? cg_entry_page(entry) : view->region->golden[vmf->pgoff];
+	cur = cg_view_page(view, entry, vmf->pgoff);
 	spin_unlock(&view->lock);
 
 	if (cur != vmf->page) {

@@ -264,8 +264,7 @@ static int cg_restore_segment(struct cg_view *view, struct cg_segment *seg)
 	for (addr = seg->start; addr < seg->end && !err; addr += PAGE_SIZE) {
 		unsigned long idx = (addr - region->start) >> PAGE_SHIFT;
 		unsigned long entry = READ_ONCE(view->pages[idx]);
-		struct page *page = entry ? cg_entry_page(entry) :
-					    region->golden[idx];
+		struct page *page = cg_view_page(view, entry, idx);
 		void *kaddr = kmap_local_page(page);
 
 		/* Fresh anonymous memory reads as zeros already. */
@@ -335,11 +334,7 @@ long cg_ioctl_register(struct file *file, void __user *arg)
 	int ret, nseg = 0, mapped = 0;
 	u32 usize;
 
-	if (get_user(usize, (u32 __user *)arg))
-		return -EFAULT;
-	if (usize < COWGUARD_REGISTER_SIZE_VER0)
-		return -EINVAL;
-	ret = copy_struct_from_user(&req, sizeof(req), arg, usize);
+	ret = cg_copy_struct_in(&req, sizeof(req), arg, COWGUARD_REGISTER_SIZE_VER0, &usize);
 	if (ret)
 		return ret;
 	ret = cg_validate_register(&req);
@@ -461,11 +456,7 @@ long cg_ioctl_unregister(void __user *arg)
 	int ret, nseg = 0, s;
 	u32 usize;
 
-	if (get_user(usize, (u32 __user *)arg))
-		return -EFAULT;
-	if (usize < COWGUARD_UNREGISTER_SIZE_VER0)
-		return -EINVAL;
-	ret = copy_struct_from_user(&req, sizeof(req), arg, usize);
+	ret = cg_copy_struct_in(&req, sizeof(req), arg, COWGUARD_UNREGISTER_SIZE_VER0, &usize);
 	if (ret)
 		return ret;
 	if (req.flags || memchr_inv(req.reserved, 0, sizeof(req.reserved)))

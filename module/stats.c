@@ -42,11 +42,7 @@ long cg_ioctl_stats(void __user *arg)
 	u32 usize;
 	int ret;
 
-	if (get_user(usize, (u32 __user *)arg))
-		return -EFAULT;
-	if (usize < COWGUARD_STATS_SIZE_VER0)
-		return -EINVAL;
-	ret = copy_struct_from_user(&st, sizeof(st), arg, usize);
+	ret = cg_copy_struct_in(&st, sizeof(st), arg, COWGUARD_STATS_SIZE_VER0, &usize);
 	if (ret)
 		return ret;
 	if (st.flags || memchr_inv(&st.mapped_pages, 0,
