@@ -20,9 +20,11 @@ all: module userspace selftests
 setup:
 	@$(SETUP) build vm test demo
 
+# Kbuild in one tree is not safe to run twice at once: serialise.
 module:
 	@$(SETUP) build
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+	@mkdir -p build
+	flock build/.module.lock $(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 userspace:
 	@$(SETUP) build
