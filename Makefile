@@ -47,9 +47,24 @@ vm-test: all
 	@$(SETUP) vm
 	selftests/runner/vm-tests $(sort $(wildcard $(patsubst %.c,%,$(wildcard selftests/cowguard/*.c))))
 
+# cowguard(8) against a live registration in the VM (not part of test).
+cli-test: module userspace
+	@$(SETUP) vm
+	$(MAKE) -C userspace/cli
+	$(MAKE) -C selftests/cli
+	scripts/vm-run -- selftests/cli/cli-test
+
 runner-test: all
 	@$(SETUP) vm
 	selftests/runner/selftest
+
+# The CPython adapter for Debian's /usr/bin/python3: host tests, then the
+# module-present tests and gunicorn in the VM, and the fallback in a VM
+# without the module (selftests/python/run).
+python-test: module
+	@$(SETUP) build vm demo
+	$(MAKE) -C userspace/python PYTHON=/usr/bin/python3
+	selftests/python/run
 
 # The project's one test command: host unit tests, the runner's own
 # test, then the kselftests in the VM.
@@ -60,24 +75,84 @@ style: $(KTREE)
 		$(filter-out %.mod.c,$(wildcard module/*.[ch] selftests/runner/testmod/*.c)) \
 		include/uapi/linux/cowguard.h
 
-vm: module
+# What the guest needs: the module, libcowguard, the Python adapter in place.
+vm-deps: module userspace
 	@$(SETUP) vm
-	scripts/vm-run $(if $(CMD),-- sh -c '$(CMD)')
+	$(MAKE) -C userspace/python
+
+# CMD reaches bash as typed (make does not expand it), through the
+# environment so that quotes and newlines survive.
+vm: override export CMD := $(value CMD)
+vm: vm-deps
+	scripts/vm-run $(if $(CMD),-- bash -c "$$CMD")
+
+vmrun-test: vm-deps
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/selftests/runner/testmod modules
+	selftests/vmrun/test
 
 bench-micro: module
 	@$(SETUP) vm
 	$(MAKE) -C bench
 	scripts/vm-run -- bench/micro
 
-demo:
-	@echo "make demo will boot the VM, load cowguard and run gunicorn --preload and a"
-	@echo "multiprocessing pool side by side: plain fork, gc.freeze, cowguard."
-	@echo "It arrives with the CPython adapter (issue 5)."
+# The prefork demo (bench/demo/README.md): gunicorn --preload and a
+# multiprocessing pool, plain fork vs gc.freeze vs cowguard, in the VM.
+demo: module
+	@$(SETUP) build vm demo
+	bench/demo/run
 
-install: module
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
-	depmod -a $(shell KDIR=$(KDIR) scripts/kernel-release)
+# Install paths (DESTDIR stages them; then depmod, groupadd and udevadm are
+# left to the package's scripts). The adapter goes straight into the system
+# interpreter's dist-packages under PREFIX, where pip does not see it.
+MODULE_RELEASE = $(shell KDIR=$(KDIR) scripts/kernel-release)
+MODULEDIR ?= /lib/modules/$(MODULE_RELEASE)/extra
+UDEVRULESDIR ?= /etc/udev/rules.d
+INSTALL_PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
+PYTHON_SITEDIR ?= $(PREFIX)/lib/python$(shell $(INSTALL_PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')/dist-packages
+PYTHON_EXT = $(shell $(INSTALL_PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+CLI_MAKEFILE := $(wildcard userspace/cli/Makefile)
+
+install: module userspace
+	install -D -m 644 module/cowguard.ko $(DESTDIR)$(MODULEDIR)/cowguard.ko
+	$(if $(DESTDIR),,depmod -a $(MODULE_RELEASE))
 	$(MAKE) -C userspace/lib install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+	$(if $(CLI_MAKEFILE),$(MAKE) -C userspace/cli install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))
+	$(MAKE) -C userspace/python PYTHON=$(INSTALL_PYTHON)
+	install -d $(DESTDIR)$(PYTHON_SITEDIR)/cowguard
+	install -m 644 userspace/python/cowguard/*.py \
+		userspace/python/cowguard/_cowguard$(PYTHON_EXT) $(DESTDIR)$(PYTHON_SITEDIR)/cowguard/
+	install -D -m 644 scripts/udev/60-cowguard.rules $(DESTDIR)$(UDEVRULESDIR)/60-cowguard.rules
+	$(if $(DESTDIR),,getent group cowguard >/dev/null || groupadd --system cowguard)
+	$(if $(DESTDIR),,-udevadm control --reload-rules)
+
+# The cowguard group stays: it may have members (groupdel cowguard).
+uninstall:
+	rm -f $(DESTDIR)$(MODULEDIR)/cowguard.ko
+	$(if $(DESTDIR),,depmod -a $(MODULE_RELEASE))
+	$(MAKE) -C userspace/lib uninstall PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+	$(if $(CLI_MAKEFILE),$(MAKE) -C userspace/cli uninstall PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))
+	rm -rf $(DESTDIR)$(PYTHON_SITEDIR)/cowguard
+	rm -f $(DESTDIR)$(UDEVRULESDIR)/60-cowguard.rules
+
+# The module's source as DKMS wants it, in /usr/src/cowguard-VERSION; then
+# dkms install cowguard/VERSION.
+COWGUARD_VERSION := $(shell sed -n 's/^\#define COWGUARD_VERSION "\(.*\)"$$/\1/p' module/version.h)
+DKMS_SRCDIR ?= /usr/src/cowguard-$(COWGUARD_VERSION)
+DKMS_FILES = dkms.conf Kbuild module/Kbuild $(filter-out %.mod.c,$(wildcard module/*.c)) \
+	$(wildcard module/*.h) include/uapi/linux/cowguard.h LICENSE
+
+dkms-source:
+	install -d $(DESTDIR)$(DKMS_SRCDIR)
+	cp --parents $(DKMS_FILES) $(DESTDIR)$(DKMS_SRCDIR)/
+
+# dkms add/build/install against the Debian 6.1 headers, the module loaded
+# by modprobe in the VM, then dkms remove.
+dkms-test: module
+	@$(SETUP) dkms vm
+	selftests/dkms/test
+
+install-test:
+	selftests/install/test
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
@@ -86,4 +161,4 @@ clean:
 	$(MAKE) -C userspace/lib clean
 	rm -rf build
 
-.PHONY: all setup module userspace selftests host-test vm-test runner-test test style vm bench-micro demo install clean
+.PHONY: all setup module userspace selftests host-test vm-test runner-test python-test test style vm-deps vm vmrun-test bench-micro demo install uninstall dkms-source dkms-test install-test clean
