@@ -11,6 +11,8 @@
 #include <linux/spinlock.h>
 #include <linux/cowguard.h>
 
+#include "sites.h"
+
 /**
  * struct cg_region - one registration: the golden pages of a range.
  * @kref: one reference per view, plus transient ones.
@@ -22,13 +24,16 @@
  * @slot_width: 4 or 8; 0 without a map.
  * @band_low: lowest refcount value a dropped write may leave.
  * @band_high: highest such value.
- * @trap_budget: emulated writes per page and process before shadowing.
+ * @trap_budget: emulated writes per page and process in a burst.
+ * @trap_refill_ms: ms per emulated write given back; 0 for the module's.
  * @registrar: the task allowed to mmap the region's file (registration).
+ * @owner: the registering process (thread group), for reporting.
  * @lock: protects @views.
  * @views: the per-process views (struct cg_view.node).
  * @node: entry in the module's list of regions.
  * @emulated: emulated writes, all processes.
  * @budget_shadows: shadows made because a budget ran out, all processes.
+ * @reclaimed: shadows given back for the golden page, all processes.
  */
 struct cg_region {
 	struct kref kref;
@@ -41,12 +46,15 @@ struct cg_region {
 	u64 band_low;
 	u64 band_high;
 	unsigned int trap_budget;
+	u32 trap_refill_ms;
 	struct task_struct *registrar;
+	struct pid *owner;
 	struct mutex lock;	/* protects views; nests in cg_regions_lock */
 	struct list_head views;
 	struct list_head node;
 	atomic64_t emulated;
 	atomic64_t budget_shadows;
+	atomic64_t reclaimed;
 };
 
 /* A view's page entry: 0 means "the golden page"; otherwise a shadow page
@@ -56,14 +64,36 @@ struct cg_region {
 #define CG_EXCLUSIVE	1UL
 
 /**
+ * struct cg_page_state - one process's state for one page of a region.
+ * @spent: emulated writes taken from the trap budget and not yet refilled.
+ * @flags: CG_PAGE_* below.
+ * @stamp: jiffies when the budget's refill clock last advanced.
+ *
+ * Zeroed memory is a page with a full budget and nothing pending.
+ */
+struct cg_page_state {
+	u16 spent;
+	u16 flags;
+	u32 stamp;
+};
+
+/* The reclaim scanner revoked the page's mappings and no write fault has
+ * happened since: an exclusive shadow with this flag is not mapped writable.
+ */
+#define CG_PAGE_PROBED		BIT(0)
+/* The page's shadow was reclaimed: a new shadow counts as churn. */
+#define CG_PAGE_RECLAIMED	BIT(1)
+
+/**
  * struct cg_view - what one process (mm) sees of a region.
  * @kref: one reference per VMA of the mm mapping the region.
  * @region: the region (referenced).
  * @mm: the process's mm (grabbed).
  * @lock: protects @pages and @nr_shadows; taken in the fault path.
  * @pages: per page 0 (golden) or a shadow entry, see CG_EXCLUSIVE.
- * @traps: per page, writes emulated so far (against the trap budget).
+ * @state: per page, the trap budget and reclaim state.
  * @nr_shadows: shadow entries in @pages.
+ * @reclaim_cursor: the page the reclaim scanner looks at next.
  * @mapped_pages: pages of the region this mm maps (changed under mmap_lock).
  * @node: entry in the region's list of views.
  * @read_faults: faults that mapped a page read-only.
@@ -72,15 +102,20 @@ struct cg_region {
  * @emulated: refcount-only writes emulated.
  * @budget_shadows: shadows made because the trap budget ran out.
  * @refused: writes not emulated, by enum cowguard_refuse_reason.
+ * @reclaimed: shadows given back for the golden page by reclaim.
+ * @reshadowed: pages copied again after their shadow was reclaimed.
+ * @id: unique id; a region's views are listed in increasing id order.
+ * @sites: the instructions that wrote its golden pages most (sites.c).
  */
 struct cg_view {
 	struct kref kref;
 	struct cg_region *region;
 	struct mm_struct *mm;
-	spinlock_t lock;	/* protects pages, nr_shadows */
+	spinlock_t lock;	/* protects pages, state, nr_shadows */
 	unsigned long *pages;
-	u16 *traps;
+	struct cg_page_state *state;
 	unsigned long nr_shadows;
+	unsigned long reclaim_cursor;
 	unsigned long mapped_pages;
 	struct list_head node;
 	atomic64_t read_faults;
@@ -89,6 +124,10 @@ struct cg_view {
 	atomic64_t emulated;
 	atomic64_t budget_shadows;
 	atomic64_t refused[COWGUARD_REFUSE_SLOTS];
+	atomic64_t reclaimed;
+	atomic64_t reshadowed;
+	u64 id;
+	struct cg_sites sites;
 };
 
 extern const struct file_operations cowguard_dev_fops;
@@ -99,8 +138,12 @@ extern const struct attribute_group *cg_dev_groups[];
 /* Module-wide figures and tunables (main.c). */
 extern atomic64_t cg_live_pages;
 extern atomic64_t cg_nr_regions;
+extern atomic64_t cg_shadow_pages;
 extern unsigned int cg_max_register_mb;
 extern unsigned int cg_trap_budget;
+extern unsigned int cg_trap_refill_ms;
+extern unsigned int cg_reclaim_interval_ms;
+extern unsigned int cg_reclaim_batch;
 extern struct mutex cg_regions_lock;
 extern struct list_head cg_regions;
 
@@ -123,8 +166,18 @@ void cg_page_put(struct page *page);
 /* emulate.c */
 bool cg_try_emulate(struct cg_view *view, struct vm_fault *vmf);
 
+/* reclaim.c */
+int cg_reclaim_init(void);
+void cg_reclaim_exit(void);
+void cg_reclaim_kick(void);
+
 /* stats.c */
 long cg_ioctl_stats(void __user *arg);
+void cg_stats_add_view(struct cowguard_stats *st, struct cg_view *view);
+
+/* netlink.c */
+int cg_netlink_init(void);
+void cg_netlink_exit(void);
 
 static inline struct page *cg_entry_page(unsigned long entry)
 {

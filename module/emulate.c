@@ -131,6 +131,41 @@ static enum cowguard_refuse_reason cg_check_emulate(struct cg_view *view,
 	return __COWGUARD_REFUSE_MAX;
 }
 
+/*
+ * The trap budget is a token bucket per page and process: up to
+ * trap_budget emulated writes in a burst, one given back every
+ * trap_refill_ms. A page written now and then stays shared for the life of
+ * the process; a hot page still becomes a shadow after one burst, so it
+ * costs one copy instead of endless traps. Called with view->lock held.
+ */
+static bool cg_take_budget(struct cg_view *view, unsigned long idx)
+{
+	struct cg_region *region = view->region;
+	struct cg_page_state *ps = &view->state[idx];
+	u32 refill_ms = region->trap_refill_ms ?: READ_ONCE(cg_trap_refill_ms);
+	u32 now = (u32)jiffies;
+
+	lockdep_assert_held(&view->lock);
+	if (ps->spent && refill_ms && refill_ms != COWGUARD_REFILL_NEVER) {
+		u32 period = max_t(u32, msecs_to_jiffies(refill_ms), 1);
+		u32 earned = (now - ps->stamp) / period;
+
+		if (earned >= ps->spent) {
+			ps->spent = 0;
+		} else {
+			ps->spent -= earned;
+			ps->stamp += earned * period;
+		}
+	}
+	if (region->trap_budget < U16_MAX && ps->spent >= region->trap_budget)
+		return false;
+	if (!ps->spent)
+		ps->stamp = now;	/* the refill clock starts with the first */
+	if (ps->spent < U16_MAX)
+		ps->spent++;
+	return true;
+}
+
 /**
  * cg_try_emulate() - emulate and drop a refcount-only write
  * @view: the faulting process's view
@@ -146,24 +181,25 @@ bool cg_try_emulate(struct cg_view *view, struct vm_fault *vmf)
 	struct cg_region *region = view->region;
 	enum cowguard_refuse_reason why;
 	struct cg_regs regs;
-	u16 traps;
+	bool allowed;
 
 	why = cg_check_emulate(view, vmf, &regs);
 	if (why != __COWGUARD_REFUSE_MAX) {
 		atomic64_inc(&view->refused[why]);
+		cg_sites_note(view, vmf, COWGUARD_SITE_WRITE);
 		return false;
 	}
-	/* The trap budget: a hot page costs one copy, not endless traps. */
 	spin_lock(&view->lock);
-	traps = view->traps[vmf->pgoff];
-	if (traps < region->trap_budget)
-		view->traps[vmf->pgoff] = traps + 1;
+	allowed = cg_take_budget(view, vmf->pgoff);
 	spin_unlock(&view->lock);
-	if (traps >= region->trap_budget) {
+	if (!allowed) {
 		atomic64_inc(&view->budget_shadows);
 		atomic64_inc(&region->budget_shadows);
+		cg_sites_note(view, vmf, COWGUARD_SITE_BUDGET);
 		return false;
 	}
+	/* Before the registers move past the instruction. */
+	cg_sites_note(view, vmf, COWGUARD_SITE_EMULATED);
 	cg_regs_to_pt(task_pt_regs(current), &regs);
 	atomic64_inc(&view->emulated);
 	atomic64_inc(&region->emulated);

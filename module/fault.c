@@ -71,7 +71,7 @@ static vm_fault_t cg_make_shadow(struct cg_view *view, struct vm_fault *vmf,
 				 unsigned long entry)
 {
 	struct page *copy;
-	bool installed = false;
+	bool installed = false, reshadowed = false;
 
 	copy = cg_page_alloc();
 	if (!copy)
@@ -81,9 +81,15 @@ static vm_fault_t cg_make_shadow(struct cg_view *view, struct vm_fault *vmf,
 
 	spin_lock(&view->lock);
 	if (view->pages[vmf->pgoff] == entry) {
+		struct cg_page_state *ps = &view->state[vmf->pgoff];
+
 		view->pages[vmf->pgoff] = (unsigned long)copy | CG_EXCLUSIVE;
-		if (!entry)
+		if (!entry) {
 			view->nr_shadows++;
+			atomic64_inc(&cg_shadow_pages);
+		}
+		reshadowed = !entry && (ps->flags & CG_PAGE_RECLAIMED);
+		ps->flags = 0;
 		installed = true;
 	}
 	spin_unlock(&view->lock);
@@ -92,6 +98,8 @@ static vm_fault_t cg_make_shadow(struct cg_view *view, struct vm_fault *vmf,
 		if (entry)
 			cg_page_put(cg_entry_page(entry));
 		atomic64_inc(&view->shadow_faults);
+		if (reshadowed)
+			atomic64_inc(&view->reshadowed);
 	} else {
 		cg_page_put(copy);
 	}
@@ -110,6 +118,9 @@ static vm_fault_t cg_page_mkwrite(struct vm_fault *vmf)
 	spin_lock(&view->lock);
 	entry = view->pages[vmf->pgoff];
 	cur = cg_view_page(view, entry, vmf->pgoff);
+	/* This write is what the reclaim scanner's probe waits for. */
+	if (cur == vmf->page && (entry & CG_EXCLUSIVE))
+		view->state[vmf->pgoff].flags &= ~CG_PAGE_PROBED;
 	spin_unlock(&view->lock);
 
 	if (cur != vmf->page) {

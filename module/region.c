@@ -48,6 +48,7 @@ static void cg_region_release(struct kref *kref)
 			cg_page_put(region->golden[i]);
 	kvfree(region->golden);
 	kvfree(region->slot_map);
+	put_pid(region->owner);
 	kfree(region);
 	atomic64_dec(&cg_nr_regions);
 }
@@ -297,10 +298,12 @@ static struct cg_region *cg_region_alloc(const struct cowguard_register *req)
 	INIT_LIST_HEAD(&region->node);
 	region->id = atomic64_inc_return(&cg_next_id) - 1;
 	region->start = req->start;
+	region->owner = get_pid(task_tgid(current));
 	region->slot_width = req->slot_width;
 	region->band_low = req->band_low;
 	region->band_high = req->band_high;
 	region->trap_budget = req->trap_budget ?: READ_ONCE(cg_trap_budget);
+	region->trap_refill_ms = req->trap_refill_ms;
 	atomic64_inc(&cg_nr_regions);
 	return region;
 }
@@ -310,7 +313,8 @@ static int cg_validate_register(const struct cowguard_register *req)
 	unsigned long npages;
 
 	if (req->flags & ~COWGUARD_REGISTER_F_ALL ||
-	    memchr_inv(req->reserved, 0, sizeof(req->reserved)) || req->id)
+	    memchr_inv(req->reserved, 0, sizeof(req->reserved)) ||
+	    req->reserved32 || req->id)
 		return -EINVAL;
 	if (!req->length || !PAGE_ALIGNED(req->start) ||
 	    !PAGE_ALIGNED(req->length) || req->start + req->length < req->start ||

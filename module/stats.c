@@ -11,7 +11,7 @@
 
 #include "cowguard.h"
 
-static void cg_stats_add_view(struct cowguard_stats *st, struct cg_view *view)
+void cg_stats_add_view(struct cowguard_stats *st, struct cg_view *view)
 {
 	int i;
 
@@ -24,6 +24,8 @@ static void cg_stats_add_view(struct cowguard_stats *st, struct cg_view *view)
 	st->budget_shadows += atomic64_read(&view->budget_shadows);
 	for (i = 0; i < COWGUARD_REFUSE_SLOTS; i++)
 		st->refused[i] += atomic64_read(&view->refused[i]);
+	st->reclaimed += atomic64_read(&view->reclaimed);
+	st->reshadowed += atomic64_read(&view->reshadowed);
 }
 
 static bool cg_region_contains(struct cg_region *region, u64 addr)
@@ -73,6 +75,7 @@ long cg_ioctl_stats(void __user *arg)
 			st.reg_golden_pages = region->npages;
 			st.reg_emulated = atomic64_read(&region->emulated);
 			st.reg_budget_shadows = atomic64_read(&region->budget_shadows);
+			st.reg_reclaimed = atomic64_read(&region->reclaimed);
 		}
 		mutex_unlock(&region->lock);
 		found |= mine;

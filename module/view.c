@@ -17,6 +17,9 @@
 
 #include "cowguard.h"
 
+/* View ids, for netlink dumps that resume where they stopped. */
+static atomic64_t cg_next_view_id = ATOMIC64_INIT(1);
+
 struct page *cg_page_alloc(void)
 {
 	/* Charged to the current task's memory cgroup, like the anonymous
@@ -44,22 +47,25 @@ struct cg_view *cg_view_create(struct cg_region *region, struct mm_struct *mm)
 		return NULL;
 	view->pages = kvcalloc(region->npages, sizeof(*view->pages),
 			       GFP_KERNEL_ACCOUNT);
-	view->traps = kvcalloc(region->npages, sizeof(*view->traps),
+	view->state = kvcalloc(region->npages, sizeof(*view->state),
 			       GFP_KERNEL_ACCOUNT);
-	if (!view->pages || !view->traps) {
+	if (!view->pages || !view->state) {
 		kvfree(view->pages);
-		kvfree(view->traps);
+		kvfree(view->state);
 		kfree(view);
 		return NULL;
 	}
 	kref_init(&view->kref);
 	spin_lock_init(&view->lock);
+	cg_sites_init(&view->sites);
 	kref_get(&region->kref);
 	view->region = region;
 	mmgrab(mm);
 	view->mm = mm;
 	mutex_lock(&region->lock);
-	list_add(&view->node, &region->views);
+	/* Under the lock: the list stays in increasing id order. */
+	view->id = atomic64_inc_return(&cg_next_view_id) - 1;
+	list_add_tail(&view->node, &region->views);
 	mutex_unlock(&region->lock);
 	return view;
 }
@@ -76,8 +82,9 @@ static void cg_view_release(struct kref *kref)
 	for (i = 0; i < region->npages; i++)
 		if (view->pages[i])
 			cg_page_put(cg_entry_page(view->pages[i]));
+	atomic64_sub(view->nr_shadows, &cg_shadow_pages);
 	kvfree(view->pages);
-	kvfree(view->traps);
+	kvfree(view->state);
 	mmdrop(view->mm);
 	kfree(view);
 	cg_region_put(region);
@@ -157,12 +164,14 @@ struct cg_view *cg_view_fork(struct cg_view *parent, struct mm_struct *mm)
 			copy_highpage(copy, page);
 			child->pages[i] = (unsigned long)copy | CG_EXCLUSIVE;
 			child->nr_shadows++;
+			atomic64_inc(&cg_shadow_pages);
 			continue;
 		}
 		get_page(page);
 		atomic64_inc(&cg_live_pages);
 		child->pages[i] = (unsigned long)page;
 		child->nr_shadows++;
+		atomic64_inc(&cg_shadow_pages);
 		if (entry & CG_EXCLUSIVE)
 			__set_bit(i, was_excl);
 	}

@@ -25,12 +25,14 @@
 struct results {
 	uint64_t hash[MAX_IDS];
 	uint64_t emulated[MAX_IDS];
+	uint64_t reclaimed[MAX_IDS];
 	uint8_t done[MAX_IDS];
 };
 
 struct program {
 	uint64_t seed;
 	int refcounts;		/* the refcount variant */
+	int pauses;		/* quiet moments for the reclaim scanner */
 	int fd;			/* /dev/cowguard on the registered side, else -1 */
 	char *mem;
 	struct results *res;
@@ -127,6 +129,11 @@ static void run(const struct program *prog, unsigned int id, int depth)
 		uint64_t r = next_rand(&s);
 		unsigned int op = r % 100;
 		size_t word = (r >> 16) % (PAGES * PG / 8 / SLOT_EVERY) * SLOT_EVERY;
+		/* With pauses, other writes keep to the first quarter, so the
+		 * rest holds refcount-only shadows for the scanner to take.
+		 */
+		size_t pages = prog->pauses ? PAGES / 4 : PAGES;
+		size_t plain_word = word % (pages * PG / 8);
 
 		if (op < 4 && depth < 3 && children < 8) {
 			unsigned int cid = id * 8 + children + 1;
@@ -139,14 +146,16 @@ static void run(const struct program *prog, unsigned int id, int depth)
 			kids[children++] = pid;
 		} else if (op < 5 && id) {
 			break;				/* exit early */
+		} else if (prog->pauses && op == 99) {
+			usleep(3000);
 		} else if (op < 10) {
-			memset(mem + (r >> 8) % PAGES * PG, (int)(r >> 32), PG);
+			memset(mem + (r >> 8) % pages * PG, (int)(r >> 32), PG);
 		} else if (prog->refcounts && op < 50) {
 			refcount_op(words + word, r);
 		} else if (prog->refcounts && op < 53) {
-			words[word] = (r >> 24) % 3;	/* out of the band */
+			words[plain_word] = (r >> 24) % 3;	/* out of the band */
 		} else {
-			size_t off = (r >> 8) % (PAGES * PG - 64);
+			size_t off = (r >> 8) % (pages * PG - 64);
 			size_t len = 1 + (r >> 40) % 64, i;
 
 			/* Slots change only as whole words (the contract). */
@@ -155,9 +164,13 @@ static void run(const struct program *prog, unsigned int id, int depth)
 					mem[off + i] = (char)next_rand(&s);
 		}
 	}
+	if (prog->pauses)
+		usleep(3000);
 	prog->res->hash[id] = hash_memory(prog);
-	if (prog->fd >= 0 && !cg_stats(prog->fd, mem, &st))
+	if (prog->fd >= 0 && !cg_stats(prog->fd, mem, &st)) {
 		prog->res->emulated[id] = st.emulated;
+		prog->res->reclaimed[id] = st.reclaimed;
+	}
 	prog->res->done[id] = 1;
 	while (children)
 		waitpid(kids[--children], NULL, 0);
@@ -217,11 +230,12 @@ static void run_program(struct __test_metadata *_metadata,
 	munmap(prog->mem, PAGES * PG);
 }
 
-static void compare_runs(struct __test_metadata *_metadata, int refcounts)
+static void compare_runs(struct __test_metadata *_metadata, int refcounts,
+			 int reclaim)
 {
-	struct program prog = { .refcounts = refcounts };
+	struct program prog = { .refcounts = refcounts, .pauses = reclaim };
 	struct results *a, *b;
-	uint64_t seeds = 24, emulated;
+	uint64_t seeds = 24, emulated, reclaimed, all_reclaimed = 0;
 	int fd = cg_open(), id, procs;
 	const char *env = getenv("CG_DIFF_SEEDS");
 
@@ -235,21 +249,26 @@ static void compare_runs(struct __test_metadata *_metadata, int refcounts)
 	for (prog.seed = 1; prog.seed <= seeds; prog.seed++) {
 		run_program(_metadata, &prog, fd, a);
 		run_program(_metadata, &prog, -1, b);
-		for (id = 0, procs = 0, emulated = 0; id < MAX_IDS; id++) {
+		for (id = 0, procs = 0, emulated = 0, reclaimed = 0; id < MAX_IDS; id++) {
 			procs += a->done[id];
 			emulated += a->emulated[id];
+			reclaimed += a->reclaimed[id];
 			ASSERT_EQ(b->done[id], a->done[id])
 				TH_LOG("seed %lu id %d", prog.seed, id);
 			ASSERT_EQ(b->hash[id], a->hash[id])
 				TH_LOG("seed %lu id %d", prog.seed, id);
 		}
-		TH_LOG("seed %lu: %d processes identical, %lu refcount writes dropped",
-		       prog.seed, procs, emulated);
+		TH_LOG("seed %lu: %d processes identical, %lu refcount writes dropped, %lu shadows reclaimed",
+		       prog.seed, procs, emulated, reclaimed);
+		all_reclaimed += reclaimed;
 		/* The refcount variant must really have dropped writes. */
 		if (refcounts)
 			ASSERT_LT(0, emulated);
 		ASSERT_EQ(0, cg_live_pages());
 	}
+	/* With the scanner running all the time, it must have done work. */
+	if (reclaim)
+		ASSERT_LT(0, all_reclaimed);
 	munmap(a, sizeof(*a));
 	munmap(b, sizeof(*b));
 	close(fd);
@@ -269,12 +288,39 @@ FIXTURE_TEARDOWN(diff)
 
 TEST_F_TIMEOUT(diff, differential, 600)
 {
-	compare_runs(_metadata, 0);
+	compare_runs(_metadata, 0, 0);
 }
 
 TEST_F_TIMEOUT(diff, differential_refcounts, 600)
 {
-	compare_runs(_metadata, 1);
+	compare_runs(_metadata, 1, 0);
+}
+
+#define RECLAIM_PARAM	"/sys/module/cowguard/parameters/reclaim_interval_ms"
+
+static int set_reclaim_interval(const char *ms)
+{
+	int fd = open(RECLAIM_PARAM, O_WRONLY), ok;
+
+	if (fd < 0)
+		return -errno;
+	ok = write(fd, ms, strlen(ms)) == (ssize_t)strlen(ms);
+	close(fd);
+	return ok ? 0 : -EIO;
+}
+
+/* The scanner runs every millisecond, racing every writer and fork. */
+TEST_F_TIMEOUT(diff, differential_refcounts_reclaim, 600)
+{
+	char old[32] = "";
+	int fd = open(RECLAIM_PARAM, O_RDONLY);
+
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, read(fd, old, sizeof(old) - 1));
+	close(fd);
+	ASSERT_EQ(0, set_reclaim_interval("1"));
+	compare_runs(_metadata, 1, 1);
+	set_reclaim_interval(old);
 }
 
 TEST_HARNESS_MAIN

@@ -38,8 +38,13 @@
  *			at least COWGUARD_BAND_MIN_32 (4-byte slots) or
  *			COWGUARD_BAND_MIN_64 (8-byte slots), band_high must fit
  *			the width and be >= band_low. Both 0 without a map.
- *	trap_budget	emulated writes per page and process before the page
- *			becomes a shadow anyway; 0 takes the module default.
+ *	trap_budget	the trap budget: emulated writes per page and process
+ *			in a burst before the page becomes a shadow anyway; 0
+ *			takes the module default, 65535 or more never shadows.
+ *	trap_refill_ms	the budget's refill: one emulated write is given back
+ *			every trap_refill_ms milliseconds, up to trap_budget,
+ *			so a page written now and then stays shared; 0 takes
+ *			the module default, COWGUARD_REFILL_NEVER never refills.
  *	id		out: the registration's id (stable for its lifetime).
  *
  *	Errors:
@@ -108,8 +113,12 @@ struct cowguard_register {
 	__u32 slot_width;
 	__u32 trap_budget;
 	__u64 id;
-	__u64 reserved[4];
+	__u32 trap_refill_ms;
+	__u32 reserved32;
+	__u64 reserved[3];
 };
+
+#define COWGUARD_REFILL_NEVER	0xffffffffU
 
 #define COWGUARD_REGISTER_SIZE_VER0	104
 
@@ -157,7 +166,11 @@ struct cowguard_stats {
 	__u64 reg_processes;
 	__u64 reg_emulated;
 	__u64 reg_budget_shadows;
-	__u64 reserved[8];
+	/* Reclaim (module parameter reclaim_interval_ms and the shrinker). */
+	__u64 reclaimed;	/* its shadows given back for the golden page */
+	__u64 reshadowed;	/* of those, pages copied again after reclaim */
+	__u64 reg_reclaimed;	/* all processes of the registration */
+	__u64 reserved[5];
 };
 
 #define COWGUARD_STATS_SIZE_VER0	264
@@ -167,5 +180,262 @@ struct cowguard_stats {
 #define COWGUARD_IOC_REGISTER	_IOWR(COWGUARD_IOC_MAGIC, 0x01, struct cowguard_register)
 #define COWGUARD_IOC_UNREGISTER	_IOW(COWGUARD_IOC_MAGIC, 0x02, struct cowguard_unregister)
 #define COWGUARD_IOC_STATS	_IOWR(COWGUARD_IOC_MAGIC, 0x03, struct cowguard_stats)
+
+/*
+ * Generic netlink
+ * ===============
+ *
+ * Family COWGUARD_GENL_NAME, version COWGUARD_GENL_VERSION, in the initial
+ * network namespace only. Requests carry enum cowguard_attr attributes and
+ * are validated strictly: an attribute a command does not take, an unknown
+ * attribute type, a wrong length or a value out of range is refused with
+ * EINVAL or ERANGE, and every error carries an extended-ack message
+ * (NETLINK_EXT_ACK) naming the attribute, except EPERM, which genetlink
+ * itself returns before the module sees the request. Each reply uses its
+ * own attribute space, given below. u64 attributes are 8-byte aligned
+ * with *_A_PAD. Counters only grow; page counts are in pages of
+ * COWGUARD_MODULE_A_PAGE_SIZE bytes.
+ *
+ * COWGUARD_CMD_GET_MODULE (request, no attributes)
+ *	One reply of module totals and tunables:
+ *
+ *	COWGUARD_MODULE_A_VERSION: NLA_NUL_STRING, module version
+ *	COWGUARD_MODULE_A_ABI_VERSION: NLA_U32, COWGUARD_ABI_VERSION
+ *	COWGUARD_MODULE_A_PAGE_SIZE: NLA_U32
+ *	COWGUARD_MODULE_A_LIVE_PAGES: NLA_U64, golden and shadow pages held
+ *	COWGUARD_MODULE_A_REGISTRATIONS: NLA_U64, live registrations
+ *	COWGUARD_MODULE_A_VIEWS: NLA_U64, (process, registration) pairs
+ *	COWGUARD_MODULE_A_GOLDEN_PAGES: NLA_U64, sum over registrations
+ *	COWGUARD_MODULE_A_MAPPED_PAGES: NLA_U64, sum over views
+ *	COWGUARD_MODULE_A_SHADOW_PAGES: NLA_U64, sum over views
+ *	COWGUARD_MODULE_A_EMULATED: NLA_U64, sum over live views
+ *	COWGUARD_MODULE_A_BUDGET_SHADOWS: NLA_U64, sum over live views
+ *	COWGUARD_MODULE_A_RECLAIMED: NLA_U64, sum over live views
+ *	COWGUARD_MODULE_A_RESHADOWED: NLA_U64, sum over live views
+ *	COWGUARD_MODULE_A_REFUSED: NLA_NESTED, sum over live views
+ *		reason + 1: NLA_U64, for each enum cowguard_refuse_reason
+ *	COWGUARD_MODULE_A_TUNABLE: NLA_NESTED, once per tunable
+ *		COWGUARD_TUNABLE_A_NAME: NLA_NUL_STRING (module parameter name)
+ *		COWGUARD_TUNABLE_A_VALUE: NLA_U64
+ *		COWGUARD_TUNABLE_A_MINIMUM: NLA_U64
+ *		COWGUARD_TUNABLE_A_MAXIMUM: NLA_U64
+ *
+ * COWGUARD_CMD_SET_TUNABLE (request; needs CAP_NET_ADMIN)
+ *	COWGUARD_A_TUNABLE_NAME: NLA_NUL_STRING, maxlen
+ *		COWGUARD_TUNABLE_NAME_MAX - 1, required
+ *	COWGUARD_A_TUNABLE_VALUE: NLA_U64, required
+ *
+ *	Sets a module parameter, as writing /sys/module/cowguard/parameters
+ *	does; registrations made before keep the values they took. Errors:
+ *	EPERM (no CAP_NET_ADMIN), EINVAL (missing or malformed attribute),
+ *	ENOENT (no tunable of that name), ERANGE (value outside [min, max] of
+ *	the tunable, see COWGUARD_CMD_GET_MODULE). Nothing changes on error.
+ *
+ * COWGUARD_CMD_GET_REGISTRATIONS (NLM_F_DUMP, no attributes)
+ *	One message per registration, in increasing id order:
+ *
+ *	COWGUARD_REG_A_ID: NLA_U64
+ *	COWGUARD_REG_A_OWNER_PID: NLA_U32, the registering process (0 when
+ *		it is not visible from the caller's pid namespace)
+ *	COWGUARD_REG_A_START: NLA_U64, user address (*)
+ *	COWGUARD_REG_A_LENGTH: NLA_U64, bytes
+ *	COWGUARD_REG_A_GOLDEN_PAGES: NLA_U64
+ *	COWGUARD_REG_A_PROCESSES: NLA_U32, views of it
+ *	COWGUARD_REG_A_SHADOW_PAGES: NLA_U64, held by all its processes
+ *	COWGUARD_REG_A_EMULATED: NLA_U64, all its processes, ever
+ *	COWGUARD_REG_A_BUDGET_SHADOWS: NLA_U64, all its processes, ever
+ *	COWGUARD_REG_A_TRAP_BUDGET: NLA_U32
+ *	COWGUARD_REG_A_SLOT_WIDTH: NLA_U32, 0 without a slot map
+ *	COWGUARD_REG_A_RECLAIMED: NLA_U64, all its processes, ever
+ *
+ *	(*) Addresses give away a process's layout: they are only reported
+ *	to callers with CAP_SYS_PTRACE or of the same user as the process
+ *	(which must be dumpable), as for /proc/PID/maps.
+ *
+ * COWGUARD_CMD_GET_VIEWS (NLM_F_DUMP)
+ *	COWGUARD_A_PID: NLA_U32, optional: only this process (ESRCH when no
+ *		process has that id)
+ *
+ *	One message per view (a process's mapping of one registration), in
+ *	increasing (registration id, view id) order:
+ *
+ *	COWGUARD_VIEW_A_ID: NLA_U64, unique while the module is loaded
+ *	COWGUARD_VIEW_A_PID: NLA_U32 (0 while exiting or not visible)
+ *	COWGUARD_VIEW_A_REG_ID: NLA_U64
+ *	COWGUARD_VIEW_A_MAPPED_PAGES: NLA_U64
+ *	COWGUARD_VIEW_A_SHADOW_PAGES: NLA_U64
+ *	COWGUARD_VIEW_A_READ_FAULTS: NLA_U64
+ *	COWGUARD_VIEW_A_SHADOW_FAULTS: NLA_U64
+ *	COWGUARD_VIEW_A_WRITE_FAULTS: NLA_U64
+ *	COWGUARD_VIEW_A_EMULATED: NLA_U64
+ *	COWGUARD_VIEW_A_BUDGET_SHADOWS: NLA_U64
+ *	COWGUARD_VIEW_A_RECLAIMED: NLA_U64, shadows given back to golden
+ *	COWGUARD_VIEW_A_RESHADOWED: NLA_U64, reclaimed pages copied again
+ *	COWGUARD_VIEW_A_REFUSED: NLA_NESTED
+ *		reason + 1: NLA_U64, for each enum cowguard_refuse_reason
+ *
+ *	The figures are those COWGUARD_IOC_STATS returns to the process.
+ *
+ * COWGUARD_CMD_GET_SITES (NLM_F_DUMP)
+ *	COWGUARD_A_PID: NLA_U32, optional, as for COWGUARD_CMD_GET_VIEWS
+ *
+ *	One message per view, in the order of COWGUARD_CMD_GET_VIEWS, with
+ *	the user instructions whose writes to golden pages the view saw most,
+ *	at most COWGUARD_SITES_PER_KIND per kind. Every such write is counted
+ *	(no sampling) in a table of that size per kind and view that keeps
+ *	the most frequent addresses ("space-saving"): an address that takes
+ *	over an evicted slot inherits its count as error, so count - error is
+ *	a lower bound and count an upper bound on its writes.
+ *
+ *	COWGUARD_SITES_A_VIEW_ID: NLA_U64
+ *	COWGUARD_SITES_A_PID: NLA_U32
+ *	COWGUARD_SITES_A_REG_ID: NLA_U64
+ *	COWGUARD_SITES_A_SITE: NLA_NESTED, once per site, in no order; none
+ *		for a process whose addresses the caller may not see (*)
+ *		COWGUARD_SITE_A_KIND: NLA_U32, enum cowguard_site_kind
+ *		COWGUARD_SITE_A_IP: NLA_U64, user instruction address
+ *		COWGUARD_SITE_A_COUNT: NLA_U64
+ *		COWGUARD_SITE_A_ERROR: NLA_U64
+ *
+ * Dumps resume by id, so a dump split across many messages lists every
+ * registration or view that exists from its start to its end exactly once;
+ * those created or freed meanwhile may or may not appear.
+ */
+#define COWGUARD_GENL_NAME	"cowguard"
+#define COWGUARD_GENL_VERSION	1
+
+#define COWGUARD_TUNABLE_NAME_MAX	32
+#define COWGUARD_SITES_PER_KIND	8
+
+enum cowguard_cmd {
+	COWGUARD_CMD_UNSPEC,
+	COWGUARD_CMD_GET_MODULE,
+	COWGUARD_CMD_SET_TUNABLE,
+	COWGUARD_CMD_GET_REGISTRATIONS,
+	COWGUARD_CMD_GET_VIEWS,
+	COWGUARD_CMD_GET_SITES,
+	__COWGUARD_CMD_MAX
+};
+
+#define COWGUARD_CMD_MAX (__COWGUARD_CMD_MAX - 1)
+
+/* Request attributes. */
+enum cowguard_attr {
+	COWGUARD_A_UNSPEC,
+	COWGUARD_A_PID,
+	COWGUARD_A_TUNABLE_NAME,
+	COWGUARD_A_TUNABLE_VALUE,
+	__COWGUARD_A_MAX
+};
+
+#define COWGUARD_A_MAX (__COWGUARD_A_MAX - 1)
+
+enum cowguard_module_attr {
+	COWGUARD_MODULE_A_UNSPEC,
+	COWGUARD_MODULE_A_PAD,
+	COWGUARD_MODULE_A_VERSION,
+	COWGUARD_MODULE_A_ABI_VERSION,
+	COWGUARD_MODULE_A_PAGE_SIZE,
+	COWGUARD_MODULE_A_LIVE_PAGES,
+	COWGUARD_MODULE_A_REGISTRATIONS,
+	COWGUARD_MODULE_A_VIEWS,
+	COWGUARD_MODULE_A_GOLDEN_PAGES,
+	COWGUARD_MODULE_A_MAPPED_PAGES,
+	COWGUARD_MODULE_A_SHADOW_PAGES,
+	COWGUARD_MODULE_A_EMULATED,
+	COWGUARD_MODULE_A_BUDGET_SHADOWS,
+	COWGUARD_MODULE_A_RECLAIMED,
+	COWGUARD_MODULE_A_REFUSED,
+	COWGUARD_MODULE_A_TUNABLE,
+	COWGUARD_MODULE_A_RESHADOWED,
+	__COWGUARD_MODULE_A_MAX
+};
+
+#define COWGUARD_MODULE_A_MAX (__COWGUARD_MODULE_A_MAX - 1)
+
+enum cowguard_tunable_attr {
+	COWGUARD_TUNABLE_A_UNSPEC,
+	COWGUARD_TUNABLE_A_PAD,
+	COWGUARD_TUNABLE_A_NAME,
+	COWGUARD_TUNABLE_A_VALUE,
+	COWGUARD_TUNABLE_A_MINIMUM,
+	COWGUARD_TUNABLE_A_MAXIMUM,
+	__COWGUARD_TUNABLE_A_MAX
+};
+
+#define COWGUARD_TUNABLE_A_MAX (__COWGUARD_TUNABLE_A_MAX - 1)
+
+enum cowguard_reg_attr {
+	COWGUARD_REG_A_UNSPEC,
+	COWGUARD_REG_A_PAD,
+	COWGUARD_REG_A_ID,
+	COWGUARD_REG_A_OWNER_PID,
+	COWGUARD_REG_A_START,
+	COWGUARD_REG_A_LENGTH,
+	COWGUARD_REG_A_GOLDEN_PAGES,
+	COWGUARD_REG_A_PROCESSES,
+	COWGUARD_REG_A_SHADOW_PAGES,
+	COWGUARD_REG_A_EMULATED,
+	COWGUARD_REG_A_BUDGET_SHADOWS,
+	COWGUARD_REG_A_TRAP_BUDGET,
+	COWGUARD_REG_A_SLOT_WIDTH,
+	COWGUARD_REG_A_RECLAIMED,
+	__COWGUARD_REG_A_MAX
+};
+
+#define COWGUARD_REG_A_MAX (__COWGUARD_REG_A_MAX - 1)
+
+enum cowguard_view_attr {
+	COWGUARD_VIEW_A_UNSPEC,
+	COWGUARD_VIEW_A_PAD,
+	COWGUARD_VIEW_A_ID,
+	COWGUARD_VIEW_A_PID,
+	COWGUARD_VIEW_A_REG_ID,
+	COWGUARD_VIEW_A_MAPPED_PAGES,
+	COWGUARD_VIEW_A_SHADOW_PAGES,
+	COWGUARD_VIEW_A_READ_FAULTS,
+	COWGUARD_VIEW_A_SHADOW_FAULTS,
+	COWGUARD_VIEW_A_WRITE_FAULTS,
+	COWGUARD_VIEW_A_EMULATED,
+	COWGUARD_VIEW_A_BUDGET_SHADOWS,
+	COWGUARD_VIEW_A_RECLAIMED,
+	COWGUARD_VIEW_A_RESHADOWED,
+	COWGUARD_VIEW_A_REFUSED,
+	__COWGUARD_VIEW_A_MAX
+};
+
+#define COWGUARD_VIEW_A_MAX (__COWGUARD_VIEW_A_MAX - 1)
+
+/* Which decision a write to a golden page met (COWGUARD_SITE_A_KIND). */
+enum cowguard_site_kind {
+	COWGUARD_SITE_EMULATED,	/* refcount-only write, emulated */
+	COWGUARD_SITE_BUDGET,	/* emulable, but shadowed: budget ran out */
+	COWGUARD_SITE_WRITE,	/* any other write, shadowed */
+	__COWGUARD_SITE_MAX
+};
+
+enum cowguard_sites_attr {
+	COWGUARD_SITES_A_UNSPEC,
+	COWGUARD_SITES_A_PAD,
+	COWGUARD_SITES_A_VIEW_ID,
+	COWGUARD_SITES_A_PID,
+	COWGUARD_SITES_A_REG_ID,
+	COWGUARD_SITES_A_SITE,
+	__COWGUARD_SITES_A_MAX
+};
+
+#define COWGUARD_SITES_A_MAX (__COWGUARD_SITES_A_MAX - 1)
+
+enum cowguard_site_attr {
+	COWGUARD_SITE_A_UNSPEC,
+	COWGUARD_SITE_A_PAD,
+	COWGUARD_SITE_A_KIND,
+	COWGUARD_SITE_A_IP,
+	COWGUARD_SITE_A_COUNT,
+	COWGUARD_SITE_A_ERROR,
+	__COWGUARD_SITE_A_MAX
+};
+
+#define COWGUARD_SITE_A_MAX (__COWGUARD_SITE_A_MAX - 1)
 
 #endif /* _UAPI_LINUX_COWGUARD_H */

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * DOC: Overview
+ *
+ * Giving back shadows that only hold refcount changes. A shadow made
+ * because a trap budget ran out, or one that only ever received refcount
+ * writes since, differs from its golden page only in marked slots with
+ * values inside the band. Mapping the golden page back in its place is
+ * what emulation would have done with those writes, so the shadow can be
+ * freed. Any other difference keeps the shadow.
+ *
+ * Only a shadow that cannot change while it is compared is given back:
+ *
+ * - a shadow shared with another process is never mapped writable;
+ * - an exclusive shadow is first "probed": CG_PAGE_PROBED is set and its
+ *   mappings are zapped, so the next write faults in ->page_mkwrite, which
+ *   clears the flag before the PTE can become writable again. A later pass
+ *   that still finds the flag knows the page was not written since, and is
+ *   not mapped writable; the comparison and the swap to the golden page
+ *   happen together under view->lock, which ->page_mkwrite also takes.
+ *
+ * Pages pinned for DMA are left alone. The scanner (a delayed work every
+ * reclaim_interval_ms) waits one interval between probe and reclaim, so a
+ * page in use keeps its shadow; the shrinker reclaims at once under memory
+ * pressure and only trylocks. Neither sleeps on a process's mmap_lock.
+ */
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/shrinker.h>
+#include <linux/workqueue.h>
+
+#include "cowguard.h"
+
+static bool cg_in_band(struct cg_region *region, const void *p)
+{
+	u64 v = region->slot_width == 4 ? *(const u32 *)p : *(const u64 *)p;
+
+	return v >= region->band_low && v <= region->band_high;
+}
+
+/* Does @shadow differ from the golden page at @idx only in band slots? */
+static bool cg_only_refcounts_differ(struct cg_region *region,
+				     struct page *shadow, unsigned long idx)
+{
+	const u8 *s = kmap_local_page(shadow);
+	const u8 *g = kmap_local_page(region->golden[idx]);
+	unsigned int w = region->slot_width, off;
+	unsigned long slot;
+	bool ok = true;
+
+	if (!region->slot_map) {
+		ok = !memcmp(s, g, PAGE_SIZE);
+		goto out_unmap;
+	}
+	for (off = 0; off < PAGE_SIZE && ok; off += w) {
+		if (!memcmp(s + off, g + off, w))
+			continue;
+		slot = ((idx << PAGE_SHIFT) + off) / w;
+		ok = test_bit(slot, region->slot_map) &&
+		     cg_in_band(region, s + off) && cg_in_band(region, g + off);
+	}
+out_unmap:
+	kunmap_local(g);
+	kunmap_local(s);
+	return ok;
+}
+
+/* Zap @view's mappings of page @idx. Called with its mmap_lock held. */
+static void cg_zap_view_page(struct cg_view *view, unsigned long idx)
+{
+	unsigned long addr = view->region->start + (idx << PAGE_SHIFT);
+	struct vm_area_struct *vma = find_vma(view->mm, addr);
+
+	mmap_assert_locked(view->mm);
+	/* Registered VMAs never move (->mremap refuses), so the address of a
+	 * page is fixed for the life of the view.
+	 */
+	if (vma && vma->vm_start <= addr && vma->vm_ops == &cg_vm_ops &&
+	    vma->vm_private_data == view)
+		zap_page_range(vma, addr, PAGE_SIZE);
+}
+
+/*
+ * Probe or reclaim the shadow at @idx. With @at_once, an exclusive shadow
+ * is probed and, if no write slipped in, reclaimed in the same call.
+ * Called with the view's mmap_lock held for read and region->lock held.
+ *
+ * Return: true when the shadow was given back.
+ */
+static bool cg_reclaim_page(struct cg_view *view, unsigned long idx, bool at_once)
+{
+	struct cg_page_state *ps = &view->state[idx];
+	unsigned long entry;
+	struct page *page;
+	bool probe = false, take = false;
+
+	spin_lock(&view->lock);
+	entry = view->pages[idx];
+	if (entry && (entry & CG_EXCLUSIVE) && !(ps->flags & CG_PAGE_PROBED)) {
+		ps->flags |= CG_PAGE_PROBED;
+		probe = true;
+	}
+	spin_unlock(&view->lock);
+	if (!entry)
+		return false;
+	if (probe) {
+		cg_zap_view_page(view, idx);
+		if (!at_once)
+			return false;
+	}
+	page = cg_entry_page(entry);
+	/* A device may write it behind the page tables' back. */
+	if (page_maybe_dma_pinned(page))
+		return false;
+
+	spin_lock(&view->lock);
+	if (view->pages[idx] == entry &&
+	    (!(entry & CG_EXCLUSIVE) || (ps->flags & CG_PAGE_PROBED)) &&
+	    cg_only_refcounts_differ(view->region, page, idx)) {
+		view->pages[idx] = 0;
+		view->nr_shadows--;
+		ps->flags = CG_PAGE_RECLAIMED;
+		take = true;
+	}
+	spin_unlock(&view->lock);
+	if (!take)
+		return false;
+
+	atomic64_dec(&cg_shadow_pages);
+	atomic64_inc(&view->reclaimed);
+	atomic64_inc(&view->region->reclaimed);
+	/* Read-only mappings of the old shadow go too, so it is freed now. */
+	cg_zap_view_page(view, idx);
+	cg_page_put(page);
+	return true;
+}
+
+/*
+ * Look at up to @budget shadows of @view, resuming where the last pass
+ * stopped. Called with region->lock held; takes the mm's mmap_lock only
+ * if it is free.
+ */
+static unsigned long cg_reclaim_view(struct cg_view *view, unsigned long budget,
+				     bool at_once, unsigned long *seen)
+{
+	unsigned long npages = view->region->npages, idx, n, freed = 0;
+	struct mm_struct *mm = view->mm;
+
+	if (!READ_ONCE(view->nr_shadows) || !mmget_not_zero(mm))
+		return 0;
+	if (!mmap_read_trylock(mm))
+		goto out_put;
+	idx = view->reclaim_cursor % npages;
+	for (n = 0; n < npages && *seen < budget; n++) {
+		if (READ_ONCE(view->pages[idx])) {
+			(*seen)++;
+			freed += cg_reclaim_page(view, idx, at_once);
+		}
+		idx = idx + 1 < npages ? idx + 1 : 0;
+	}
+	view->reclaim_cursor = idx;
+	mmap_read_unlock(mm);
+out_put:
+	/* Never the exit path here: that would take region->lock again. */
+	mmput_async(mm);
+	return freed;
+}
+
+/*
+ * One pass over every view, at most @budget shadows per view (the scanner)
+ * or in all (the shrinker, @trylock). Return: shadows given back.
+ */
+static unsigned long cg_reclaim_pass(unsigned long budget, bool per_view,
+				     bool at_once, bool trylock)
+{
+	struct cg_region *region;
+	struct cg_view *view;
+	unsigned long freed = 0, seen = 0;
+
+	if (!trylock)
+		mutex_lock(&cg_regions_lock);
+	else if (!mutex_trylock(&cg_regions_lock))
+		return 0;
+	list_for_each_entry(region, &cg_regions, node) {
+		if (!trylock)
+			mutex_lock(&region->lock);
+		else if (!mutex_trylock(&region->lock))
+			continue;
+		list_for_each_entry(view, &region->views, node) {
+			if (per_view)
+				seen = 0;
+			freed += cg_reclaim_view(view, budget, at_once, &seen);
+			if (!per_view && seen >= budget)
+				break;
+		}
+		mutex_unlock(&region->lock);
+		if (!per_view && seen >= budget)
+			break;
+		cond_resched();
+	}
+	mutex_unlock(&cg_regions_lock);
+	return freed;
+}
+
+static void cg_reclaim_work(struct work_struct *work);
+static DECLARE_DELAYED_WORK(cg_reclaim_dwork, cg_reclaim_work);
+static bool cg_reclaim_running;
+
+static void cg_reclaim_work(struct work_struct *work)
+{
+	unsigned int interval = READ_ONCE(cg_reclaim_interval_ms);
+
+	if (!interval)
+		return;
+	cg_reclaim_pass(max(READ_ONCE(cg_reclaim_batch), 1U), true, false, false);
+	queue_delayed_work(system_unbound_wq, &cg_reclaim_dwork,
+			   msecs_to_jiffies(interval));
+}
+
+/* Start, speed up or stop the scanner after reclaim_interval_ms changed. */
+void cg_reclaim_kick(void)
+{
+	if (!READ_ONCE(cg_reclaim_running))
+		return;
+	if (READ_ONCE(cg_reclaim_interval_ms))
+		mod_delayed_work(system_unbound_wq, &cg_reclaim_dwork, 0);
+}
+
+static unsigned long cg_shrink_count(struct shrinker *shrinker,
+				     struct shrink_control *sc)
+{
+	long n = atomic64_read(&cg_shadow_pages);
+
+	return n > 0 ? n : SHRINK_EMPTY;
+}
+
+static unsigned long cg_shrink_scan(struct shrinker *shrinker,
+				    struct shrink_control *sc)
+{
+	unsigned long freed;
+
+	freed = cg_reclaim_pass(sc->nr_to_scan, false, true, true);
+	return freed ?: SHRINK_STOP;
+}
+
+static struct shrinker cg_shrinker = {
+	.count_objects = cg_shrink_count,
+	.scan_objects = cg_shrink_scan,
+	.seeks = DEFAULT_SEEKS,
+};
+
+int cg_reclaim_init(void)
+{
+	int ret = register_shrinker(&cg_shrinker, "cowguard");
+
+	if (ret)
+		return ret;
+	WRITE_ONCE(cg_reclaim_running, true);
+	cg_reclaim_kick();
+	return 0;
+}
+
+void cg_reclaim_exit(void)
+{
+	WRITE_ONCE(cg_reclaim_running, false);
+	cancel_delayed_work_sync(&cg_reclaim_dwork);
+	unregister_shrinker(&cg_shrinker);
+}
