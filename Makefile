@@ -29,6 +29,7 @@ module:
 userspace:
 	@$(SETUP) build
 	$(MAKE) -C userspace/lib
+	$(MAKE) -C userspace/cli
 
 $(KTREE):
 	@$(SETUP) test

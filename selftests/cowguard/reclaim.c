@@ -263,6 +263,46 @@ TEST_F(reclaim, shrinker_gives_back_under_memory_pressure)
 	EXPECT_EQ(0, st.reg_shadow_pages);
 }
 
+/*
+ * Real pressure: with min_free_kbytes raised (so the watermarks sit well
+ * above what an OOM needs), a child fills memory until the module's page
+ * count drops (kswapd ran the shrinker) or free memory nears the min
+ * watermark, then frees it all by exiting.
+ */
+TEST_F_TIMEOUT(reclaim, shrinker_runs_when_memory_runs_low, 300)
+{
+	volatile uint64_t *p = map_registered(self->fd, 64, 1, COWGUARD_REFILL_NEVER);
+	long before, old_min = read_param("/proc/sys/vm/min_free_kbytes");
+	const long min_kb = 128 << 10, chunk = 4 << 20;
+	pid_t pid;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_LT(0, old_min);
+	make_refcount_shadows(p, 64);
+	before = cg_live_pages();
+	ASSERT_EQ(0, set_param("/proc/sys/vm/min_free_kbytes", min_kb));
+	pid = fork();
+	if (!pid) {
+		long total = 0;
+
+		while (cg_live_pages() >= before &&
+		       cg_meminfo_kb("MemFree") > min_kb + (16 << 10)) {
+			if (mmap(NULL, chunk, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+				 -1, 0) == MAP_FAILED)
+				break;
+			total += chunk;
+		}
+		fprintf(stderr, "# filled %ld MiB, MemFree %ld kB\n",
+			total >> 20, cg_meminfo_kb("MemFree"));
+		_exit(0);
+	}
+	EXPECT_EQ(0, cg_wait(pid));
+	set_param("/proc/sys/vm/min_free_kbytes", old_min);
+	TH_LOG("module pages %ld -> %ld", before, cg_live_pages());
+	EXPECT_LT(0, stats_of(self->fd, (void *)p).reclaimed);
+}
+
 TEST_F(reclaim, budget_refills_over_time)
 {
 	/* 2 writes in a burst, one given back every 100 ms. */
