@@ -67,9 +67,11 @@ python-test: module
 	$(MAKE) -C userspace/python PYTHON=/usr/bin/python3
 	selftests/python/run
 
-# The project's one test command: host unit tests, the runner's own
-# test, then the kselftests in the VM.
-test: style host-test runner-test vm-test
+# The project's one test command: every suite below in turn (style, host
+# unit tests, the runner's own test, the kselftests, vm-run, the CLI, the
+# Python adapter, install and DKMS), then one summary line.
+test:
+	selftests/run-all
 
 style: $(KTREE)
 	perl build/linux-source-6.1/scripts/checkpatch.pl --no-tree --strict -q -f \
@@ -79,7 +81,7 @@ style: $(KTREE)
 # What the guest needs: the module, libcowguard, the Python adapter in place.
 vm-deps: module userspace
 	@$(SETUP) vm
-	$(MAKE) -C userspace/python
+	$(MAKE) -C userspace/python PYTHON=$(firstword $(wildcard /usr/bin/python3) python3)
 
 # CMD reaches bash as typed (make does not expand it), through the
 # environment so that quotes and newlines survive.
@@ -162,4 +164,4 @@ clean:
 	$(MAKE) -C userspace/lib clean
 	rm -rf build
 
-.PHONY: all setup module userspace selftests host-test vm-test runner-test python-test test style vm-deps vm vmrun-test bench-micro demo install uninstall dkms-source dkms-test install-test clean
+.PHONY: all setup module userspace selftests host-test vm-test runner-test python-test test style vm-deps vm vmrun-test bench-micro demo install uninstall dkms-source dkms-test install-test cli-test clean

@@ -87,7 +87,7 @@ def _os_threads():
 
 def protect(strict=False, dry_run=False, trap_budget=0, *,
             gap_pages=DEFAULT_GAP_PAGES, max_ranges=DEFAULT_MAX_RANGES,
-            immortalize_without_module=False):
+            immortalize_without_module=False, keep_maps=False):
     """Protect the heap; call in the master before forking.
 
     Steps: refuse if other threads run; gc.collect() then gc.freeze();
@@ -114,6 +114,9 @@ def protect(strict=False, dry_run=False, trap_budget=0, *,
         refcounts anyway. Worth it on 3.12+, where the interpreter itself
         then skips refcount writes; on <= 3.11 it only makes the objects
         never freed.
+    keep_maps: for tests and debugging: the result also gets "plan" (as
+        for dry_run) and "slot_maps": [(start, length, bitmap)], the slot
+        map of every range registered, as the kernel got it.
 
     Returns a dict: objects, bytes, pages, ranges, registered_bytes,
     registered, seconds, python, band, slot_width, ... (README.md).
@@ -141,6 +144,8 @@ def protect(strict=False, dry_run=False, trap_budget=0, *,
         flags |= _cowguard.F_REGISTER
         if immortalize_without_module:
             flags |= _cowguard.F_MARK_ALWAYS
+        if keep_maps:
+            flags |= _cowguard.F_KEEP_PLAN | _cowguard.F_KEEP_MAPS
 
     t0 = time.perf_counter()
     was_enabled = gc.isenabled()

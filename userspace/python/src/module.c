@@ -32,6 +32,7 @@
 #define CG_F_MARK_ALWAYS	0x04	/* move refcounts even without it */
 #define CG_F_KEEP_PLAN		0x08	/* return ranges and slots */
 #define CG_F_FRAMES		0x10	/* frames of this thread are roots */
+#define CG_F_KEEP_MAPS		0x20	/* return the slot maps registered */
 
 enum skip_reason {
 	SKIP_LOCATION,		/* not in registrable memory */
@@ -109,7 +110,12 @@ static int add_frames(struct cg_walk *w, PyObject *keep)
 {
 	PyFrameObject *f = PyEval_GetFrame();
 
-	Py_XINCREF(f);
+	/*
+	 * The innermost frame is cowguard.protect()'s own: its locals die
+	 * when it returns, so they are not roots (protected, they would
+	 * live on unreachable).
+	 */
+	f = f ? frame_back(f) : NULL;
 	while (f) {
 		PyFrameObject *back;
 
@@ -338,30 +344,46 @@ struct reg_result {
 	int err;		/* -errno of the failing call, or 0 */
 	uintptr_t err_start;
 	struct cg_vec ids;
+	/*
+	 * Every range's slot map, back to back (range i's at map_off[i]),
+	 * kept so that CG_F_KEEP_MAPS can show exactly what the kernel got.
+	 */
+	struct cg_vec maps;
+	struct cg_vec map_off;
 };
+
+static void reg_result_free(struct reg_result *res)
+{
+	cg_vec_free(&res->ids);
+	cg_vec_free(&res->maps);
+	cg_vec_free(&res->map_off);
+}
 
 static int register_ranges(int fd, const struct plan *p,
 			   unsigned int trap_budget, struct reg_result *res)
 {
-	struct cg_vec map = { 0 };
-	size_t i, j, maxlen = 0;
+	size_t i, j, total = 0;
 
+	if (cg_vec_reserve(&res->map_off, p->nranges + 1)) {
+		res->err = -ENOMEM;
+		return -1;
+	}
 	for (i = 0; i < p->nranges; i++) {
 		struct cg_range *r = cg_range_at(&p->ranges, i);
-		size_t len = cowguard_slot_map_len(r->end - r->start,
-						   CG_SLOT_WIDTH);
 
-		if (len > maxlen)
-			maxlen = len;
+		res->map_off.v[res->map_off.n++] = total;
+		total += cowguard_slot_map_len(r->end - r->start, CG_SLOT_WIDTH);
 	}
-	if (cg_vec_reserve(&map, maxlen / sizeof(uintptr_t) + 1) ||
+	/* Fresh anonymous memory: the maps start all zero. */
+	if (cg_vec_reserve(&res->maps, total / sizeof(uintptr_t) + 1) ||
 	    cg_vec_reserve(&res->ids, p->nranges + 1)) {
 		res->err = -ENOMEM;
-		goto out;
+		return -1;
 	}
 
 	for (i = 0; i < p->nranges; i++) {
 		struct cg_range *r = cg_range_at(&p->ranges, i);
+		uint8_t *map = (uint8_t *)res->maps.v + res->map_off.v[i];
 		struct cowguard_region reg;
 		uint64_t id = 0;
 		int ret = 0;
@@ -369,14 +391,13 @@ static int register_ranges(int fd, const struct plan *p,
 		memset(&reg, 0, sizeof(reg));
 		reg.start = (void *)r->start;
 		reg.length = r->end - r->start;
-		reg.slot_map = (const uint8_t *)map.v;
+		reg.slot_map = map;
 		reg.slot_map_len = cowguard_slot_map_len(reg.length,
 							 CG_SLOT_WIDTH);
 		reg.slot_width = CG_SLOT_WIDTH;
 		reg.trap_budget = trap_budget;
 		reg.band_low = CG_BAND_LOW;
 		reg.band_high = CG_BAND_HIGH;
-		memset(map.v, 0, reg.slot_map_len);
 
 		for (j = r->first; j < r->first + r->nslots && !ret; j++) {
 			uintptr_t s = p->slots.v[j];
@@ -385,8 +406,8 @@ static int register_ranges(int fd, const struct plan *p,
 			if (!in_band(*(const uint64_t *)s))
 				ret = -ERANGE;
 			else
-				ret = cowguard_slot_mark(map.v ? (uint8_t *)map.v : NULL,
-							 reg.length, s - r->start,
+				ret = cowguard_slot_mark(map, reg.length,
+							 s - r->start,
 							 CG_SLOT_WIDTH);
 		}
 		if (!ret)
@@ -394,15 +415,13 @@ static int register_ranges(int fd, const struct plan *p,
 		if (ret < 0) {
 			res->err = ret;
 			res->err_start = r->start;
-			goto out;
+			return -1;
 		}
 		res->ids.v[res->ids.n++] = (uintptr_t)id;
 		res->done++;
 		res->bytes += reg.length;
 	}
-out:
-	cg_vec_free(&map);
-	return res->err ? -1 : 0;
+	return 0;
 }
 
 /* --- results ---------------------------------------------------------- */
@@ -418,9 +437,98 @@ static int set_item(PyObject *d, const char *key, PyObject *v)
 	return ret;
 }
 
+/* A list of the n words at v, as ints. */
+static PyObject *words_list(const uintptr_t *v, size_t n)
+{
+	PyObject *l = PyList_New((Py_ssize_t)n);
+	size_t i;
+
+	for (i = 0; l && i < n; i++) {
+		PyObject *x = PyLong_FromUnsignedLong((unsigned long)v[i]);
+
+		if (!x)
+			Py_CLEAR(l);
+		else
+			PyList_SET_ITEM(l, (Py_ssize_t)i, x);
+	}
+	return l;
+}
+
+/*
+ * The objects left alone: with reason < 0 every one as (address, reason
+ * name); else the objects themselves that were skipped for that reason
+ * (the finalizers, for the Python side: it flushes the files among them
+ * at exit, see cowguard/__init__.py).
+ */
+static PyObject *skips_list(const struct plan *p, int reason)
+{
+	PyObject *l = PyList_New(0);
+	size_t i;
+
+	for (i = 0; l && i < p->skips.n / 2; i++) {
+		uintptr_t addr = p->skips.v[2 * i], why = p->skips.v[2 * i + 1];
+		PyObject *x;
+
+		if (reason >= 0 && why != (uintptr_t)reason)
+			continue;
+		if (reason >= 0) {
+			x = (PyObject *)addr;
+			Py_INCREF(x);
+		} else {
+			x = Py_BuildValue("(ks)", (unsigned long)addr, skip_names[why]);
+		}
+		if (!x || PyList_Append(l, x) < 0)
+			Py_CLEAR(l);
+		Py_XDECREF(x);
+	}
+	return l;
+}
+
+static PyObject *ranges_list(const struct plan *p)
+{
+	PyObject *l = PyList_New((Py_ssize_t)p->nranges);
+	size_t i;
+
+	for (i = 0; l && i < p->nranges; i++) {
+		struct cg_range *r = cg_range_at(&p->ranges, i);
+		PyObject *t = Py_BuildValue("(kkn)", (unsigned long)r->start,
+					    (unsigned long)(r->end - r->start),
+					    (Py_ssize_t)r->nslots);
+
+		if (!t)
+			Py_CLEAR(l);
+		else
+			PyList_SET_ITEM(l, (Py_ssize_t)i, t);
+	}
+	return l;
+}
+
+/* The slot maps the kernel got: [(start, length, bitmap bytes)]. */
+static PyObject *slot_maps_list(const struct plan *p,
+				const struct reg_result *rr)
+{
+	PyObject *l = PyList_New((Py_ssize_t)rr->done);
+	size_t i;
+
+	for (i = 0; l && i < rr->done; i++) {
+		struct cg_range *r = cg_range_at(&p->ranges, i);
+		size_t len = cowguard_slot_map_len(r->end - r->start, CG_SLOT_WIDTH);
+		PyObject *t = Py_BuildValue("(kky#)", (unsigned long)r->start,
+					    (unsigned long)(r->end - r->start),
+					    (const char *)rr->maps.v + rr->map_off.v[i],
+					    (Py_ssize_t)len);
+
+		if (!t)
+			Py_CLEAR(l);
+		else
+			PyList_SET_ITEM(l, (Py_ssize_t)i, t);
+	}
+	return l;
+}
+
 static PyObject *plan_dict(const struct plan *p, int keep)
 {
-	PyObject *d = PyDict_New(), *sk = NULL, *rl = NULL, *sl = NULL;
+	PyObject *d = PyDict_New(), *sk, *pl;
 	size_t i;
 
 	if (!d)
@@ -434,88 +542,28 @@ static PyObject *plan_dict(const struct plan *p, int keep)
 	    set_item(d, "range_bytes", PyLong_FromSize_t(p->range_bytes)))
 		goto fail;
 	sk = PyDict_New();
-	if (!sk)
-		goto fail;
-	for (i = 0; i < __SKIP_MAX; i++)
+	for (i = 0; sk && i < __SKIP_MAX; i++)
 		if (set_item(sk, skip_names[i], PyLong_FromSize_t(p->skipped[i])))
-			goto fail;
-	if (PyDict_SetItemString(d, "skipped", sk))
+			Py_CLEAR(sk);
+	if (set_item(d, "skipped", sk))	/* takes sk, NULL or not */
 		goto fail;
-	Py_CLEAR(sk);
 
 	if (keep) {
-		PyObject *pl = PyDict_New();
-
-		if (!pl || set_item(d, "plan", pl) < 0)
+		pl = PyDict_New();
+		if (!pl || PyDict_SetItemString(d, "plan", pl) < 0) {
+			Py_XDECREF(pl);
 			goto fail;
-		rl = PyList_New((Py_ssize_t)p->nranges);
-		if (!rl)
-			goto fail;
-		for (i = 0; i < p->nranges; i++) {
-			struct cg_range *r = cg_range_at(&p->ranges, i);
-			PyObject *t = Py_BuildValue("(kkn)", (unsigned long)r->start,
-						    (unsigned long)(r->end - r->start),
-						    (Py_ssize_t)r->nslots);
-
-			if (!t)
-				goto fail;
-			PyList_SET_ITEM(rl, (Py_ssize_t)i, t);
 		}
-		sl = PyList_New((Py_ssize_t)p->slots.n);
-		if (!sl)
+		Py_DECREF(pl);		/* d holds it */
+		if (set_item(pl, "ranges", ranges_list(p)) ||
+		    set_item(pl, "slots", words_list(p->slots.v, p->slots.n)) ||
+		    set_item(pl, "skipped", skips_list(p, -1)))
 			goto fail;
-		for (i = 0; i < p->slots.n; i++) {
-			PyObject *v = PyLong_FromUnsignedLong((unsigned long)p->slots.v[i]);
-
-			if (!v)
-				goto fail;
-			PyList_SET_ITEM(sl, (Py_ssize_t)i, v);
-		}
-		if (PyDict_SetItemString(pl, "ranges", rl) ||
-		    PyDict_SetItemString(pl, "slots", sl))
-			goto fail;
-		Py_CLEAR(rl);
-		Py_CLEAR(sl);
-		sl = PyList_New((Py_ssize_t)(p->skips.n / 2));
-		if (!sl)
-			goto fail;
-		for (i = 0; i < p->skips.n / 2; i++) {
-			PyObject *t = Py_BuildValue("(ks)", (unsigned long)p->skips.v[2 * i],
-						    skip_names[p->skips.v[2 * i + 1]]);
-
-			if (!t)
-				goto fail;
-			PyList_SET_ITEM(sl, (Py_ssize_t)i, t);
-		}
-		if (PyDict_SetItemString(pl, "skipped", sl))
-			goto fail;
-		Py_CLEAR(sl);
 	}
 	return d;
 fail:
-	Py_XDECREF(sk);
-	Py_XDECREF(rl);
-	Py_XDECREF(sl);
 	Py_DECREF(d);
 	return NULL;
-}
-
-/*
- * The objects left mortal because their death runs code, for the Python
- * side (it flushes the files among them at exit: see cowguard/__init__.py).
- */
-static PyObject *skipped_finalizers(const struct plan *p)
-{
-	PyObject *l = PyList_New(0);
-	size_t i;
-
-	for (i = 0; l && i < p->skips.n / 2; i++) {
-		if (p->skips.v[2 * i + 1] != SKIP_FINALIZER)
-			continue;
-		if (PyList_Append(l, (PyObject *)p->skips.v[2 * i]) < 0)
-			Py_CLEAR(l);
-	}
-	return l;
 }
 
 static int set_error(PyObject *d, const char *stage, enum cowguard_op op,
@@ -673,25 +721,12 @@ static PyObject *cg_protect(PyObject *self, PyObject *args)
 		goto fail;
 	if (rr.err && set_item(d, "error_start", PyLong_FromUnsignedLong(rr.err_start)))
 		goto fail;
-	{
-		PyObject *ids = PyList_New((Py_ssize_t)rr.ids.n);
-		size_t i;
-
-		if (!ids)
-			goto fail;
-		for (i = 0; i < rr.ids.n; i++) {
-			PyObject *v = PyLong_FromUnsignedLongLong(rr.ids.v[i]);
-
-			if (!v) {
-				Py_DECREF(ids);
-				goto fail;
-			}
-			PyList_SET_ITEM(ids, (Py_ssize_t)i, v);
-		}
-		if (set_item(d, "ids", ids))
-			goto fail;
-	}
-	if (set_item(d, "finalizers", skipped_finalizers(&p)) ||
+	if (set_item(d, "ids", words_list(rr.ids.v, rr.ids.n)))
+		goto fail;
+	if ((flags & CG_F_KEEP_MAPS) &&
+	    set_item(d, "slot_maps", slot_maps_list(&p, &rr)))
+		goto fail;
+	if (set_item(d, "finalizers", skips_list(&p, SKIP_FINALIZER)) ||
 	    set_item(d, "registrations", PyLong_FromSize_t(rr.done)) ||
 	    set_item(d, "registered_bytes", PyLong_FromSize_t(rr.bytes)) ||
 	    set_item(d, "registered",
@@ -700,7 +735,7 @@ static PyObject *cg_protect(PyObject *self, PyObject *args)
 done:
 	if (set_item(d, "refcounts_moved", PyBool_FromLong(marked)))
 		goto fail;
-	cg_vec_free(&rr.ids);
+	reg_result_free(&rr);
 	plan_free(&p);
 	return d;
 
@@ -711,7 +746,7 @@ fail:
 	Py_XDECREF(roots);
 	Py_XDECREF(keep);
 	Py_XDECREF(d);
-	cg_vec_free(&rr.ids);
+	reg_result_free(&rr);
 	plan_free(&p);
 	return NULL;
 }
@@ -917,6 +952,7 @@ PyMODINIT_FUNC PyInit__cowguard(void)
 	    add_u64(m, "F_MARK_ALWAYS", CG_F_MARK_ALWAYS) ||
 	    add_u64(m, "F_KEEP_PLAN", CG_F_KEEP_PLAN) ||
 	    add_u64(m, "F_FRAMES", CG_F_FRAMES) ||
+	    add_u64(m, "F_KEEP_MAPS", CG_F_KEEP_MAPS) ||
 	    add_u64(m, "PAGE_SIZE", CG_PAGE_SIZE))
 		goto fail;
 #ifdef CG_UNSUPPORTED

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import unittest
 import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -53,6 +54,25 @@ from cowguard import _cowguard  # noqa: E402
 def device_present():
     """Is the real module loaded (and not overridden for a test)?"""
     return os.path.exists(DEVICE) and "COWGUARD_DEVICE" not in os.environ
+
+
+def requires(what, missing):
+    """Class decorator: skip the tests when missing() gives a reason,
+    unless COWGUARD_TEST_REQUIRE (words: module, absent, gunicorn) names
+    what: then they fail, so that a harness that set up what they need
+    cannot pass them by skipping."""
+    def wrap(cls):
+        why = missing()
+        if why is None:
+            return cls
+        if what in os.environ.get("COWGUARD_TEST_REQUIRE", "").split():
+            def setUpClass(klass):
+                raise AssertionError("required (COWGUARD_TEST_REQUIRE=%s) "
+                                     "but %s" % (what, why))
+            cls.setUpClass = classmethod(setUpClass)
+            return cls
+        return unittest.skip(why)(cls)
+    return wrap
 
 
 def subprocess_env(**extra):
@@ -219,4 +239,59 @@ def work(data):
         total += i + int(f) + len(s) + rec.a + rec.b[0] + d["n"] + len(d["s"])
         total += len(k) + len(rec.b[1])
     return total
+'''
+
+
+# After protect(keep_maps=True) in a script that defines r (its result)
+# and ran SLOT_MAP_IMPORTS before protect() (an import afterwards can
+# replace protected objects in the import system's caches: they stay
+# alive, being protected, but no walk reaches them any more): decode the slot maps the kernel got and check each marked word against
+# an independent Python walk of the heap made afterwards: it is the
+# ob_refcnt of an object found there (ob_type matches), and holds a band
+# value. Prints the findings as JSON (SLOT_MAP_CHECK's last line).
+SLOT_MAP_IMPORTS = '''
+import builtins, ctypes, gc, json, sys
+import _support
+'''
+SLOT_MAP_CHECK = '''
+maps = r["slot_maps"]
+marked = []
+for start, length, bitmap in maps:
+    assert len(bitmap) == (length // 8 + 7) // 8, (length, len(bitmap))
+    for i, byte in enumerate(bitmap):
+        while byte:
+            bit = (byte & -byte).bit_length() - 1
+            marked.append(start + 8 * (8 * i + bit))
+            byte &= byte - 1
+# Frozen objects are not in gc.get_objects(): thaw them for the walk
+# (their GC heads get written: shadows, which is fine here).
+gc.unfreeze()
+roots = gc.get_objects() + [sys.modules, builtins.__dict__]
+f = sys._getframe()
+while f:
+    roots.append(f)
+    roots.extend(f.f_locals.values())
+    f = f.f_back
+seen = _support.python_walk(roots, members=True)
+lo, hi = cowguard.BAND
+unknown, wrong_type, out_of_band = [], [], []
+for addr in marked:
+    o = seen.get(addr)
+    if o is None:
+        unknown.append(addr)
+        continue
+    if ctypes.c_uint64.from_address(addr + 8).value != id(type(o)):
+        wrong_type.append((addr, type(o).__name__))
+    v = ctypes.c_uint64.from_address(addr).value
+    if not lo <= v <= hi:
+        out_of_band.append((addr, type(o).__name__, v))
+print(json.dumps({
+    "ranges": len(maps), "registrations": r["registrations"],
+    "marked": len(marked), "objects": r["objects"],
+    "marked_eq_plan": sorted(marked) == sorted(r["plan"]["slots"]),
+    "map_ranges_eq_plan": [(s, n) for s, n, _ in maps] ==
+                          [(s, n) for s, n, _ in r["plan"]["ranges"]],
+    "walked": len(seen), "unknown": unknown[:20], "n_unknown": len(unknown),
+    "wrong_type": wrong_type[:20], "out_of_band": out_of_band[:20],
+}))
 '''

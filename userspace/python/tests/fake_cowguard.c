@@ -141,9 +141,12 @@ static int do_register(struct cowguard_register *r)
 
 	if (r->size != sizeof(*r))
 		return fail(EINVAL, "size", r->size, sizeof(*r));
-	if (r->flags || r->reserved[0] || r->reserved[1] || r->reserved[2] ||
-	    r->reserved[3] || r->id)
-		return fail(EINVAL, "flags/reserved/id", r->flags, r->id);
+	/* However many reserved words this version of the header has. */
+	for (k = 0; k < (int)(sizeof(r->reserved) / sizeof(r->reserved[0])); k++)
+		if (r->reserved[k])
+			return fail(EINVAL, "reserved", k, r->reserved[k]);
+	if (r->flags || r->id)
+		return fail(EINVAL, "flags/id", r->flags, r->id);
 	if (!r->length || r->start % PAGE || r->length % PAGE ||
 	    r->start + r->length < r->start)
 		return fail(EINVAL, "alignment", r->start, r->length);

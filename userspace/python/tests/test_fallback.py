@@ -83,6 +83,57 @@ print(json.dumps({"stats": cowguard.stats()}))
         self.assertIsNone(res["stats"])
 
 
+def _module_loaded():
+    return ("the cowguard module is loaded"
+            if os.path.exists(_support.DEVICE) else None)
+
+
+@_support.requires("absent", _module_loaded)
+class TestNoModuleLoaded(unittest.TestCase):
+    """The real fallback: no /dev/cowguard at all (the VM harness boots a
+    guest without the module for this), nothing overridden."""
+
+    def test_fallback(self):
+        res, proc = _support.run_script(WORKLOAD + '''
+import errno, warnings
+os.environ.pop("COWGUARD_DEVICE", None)
+import cowguard
+data = build(5000)
+before, rc = work(data), sys.getrefcount(data)
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    r = cowguard.protect()
+try:
+    cowguard.protect(strict=True)
+    strict = None
+except OSError as e:
+    strict = e.errno
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if work(data) == before else 1)
+_, status = os.waitpid(pid, 0)
+print(json.dumps({
+    "registered": r["registered"], "moved": r["refcounts_moved"],
+    "errno": r.get("errno"), "objects": r["objects"],
+    "warnings": [(x.category.__name__, str(x.message)) for x in w],
+    "strict": strict, "stats": cowguard.stats(), "child": status,
+    "rc_same": sys.getrefcount(data) == rc, "work": work(data) == before,
+}))
+''')
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertFalse(res["registered"])
+        self.assertFalse(res["moved"])
+        self.assertEqual(res["errno"], errno.ENOENT)
+        self.assertGreater(res["objects"], 5000 * 8)
+        self.assertEqual([c for c, _ in res["warnings"]], ["CowguardWarning"])
+        self.assertIn("not loaded", res["warnings"][0][1])
+        self.assertEqual(res["strict"], errno.ENOENT)
+        self.assertIsNone(res["stats"])
+        self.assertEqual(res["child"], 0)
+        self.assertTrue(res["rc_same"])
+        self.assertTrue(res["work"])
+
+
 class TestRefusals(unittest.TestCase):
 
     def test_other_threads(self):
