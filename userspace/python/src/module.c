@@ -829,12 +829,12 @@ static PyObject *cg_stats(PyObject *self, PyObject *args, PyObject *kw)
 #define F(name) set_item(d, #name, PyLong_FromUnsignedLongLong(st.name))
 	if (F(mapped_pages) || F(shadow_pages) || F(read_faults) ||
 	    F(shadow_faults) || F(write_faults) || F(emulated) ||
-	    F(budget_shadows))
+	    F(budget_shadows) || F(reclaimed) || F(reshadowed))
 		goto fail;
 	if (start && (F(reg_id) || F(reg_start) || F(reg_length) ||
 		      F(reg_golden_pages) || F(reg_shadow_pages) ||
 		      F(reg_processes) || F(reg_emulated) ||
-		      F(reg_budget_shadows)))
+		      F(reg_budget_shadows) || F(reg_reclaimed)))
 		goto fail;
 #undef F
 	for (i = 0; i < COWGUARD_REFUSE_SLOTS; i++) {
