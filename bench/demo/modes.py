@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: GPL-2.0
+"""What the master does to its heap just before it forks, per mode.
+
+    plain     nothing: fork as usual
+    freeze    gc.freeze(): the collector never visits the master's objects
+              (Instagram's recipe; refcount writes still copy pages)
+    cowguard  cowguard.protect(): refcounts into the band, heap registered
+              with the kernel module
+    immortal  CPython 3.12+ only: cowguard.protect() with the module kept
+              out of it (immortalize_without_module), so only the
+              interpreter's own immortal objects (PEP 683) keep pages shared
+    cowguard:N  cowguard with protect(trap_budget=N), to compare budgets
+                side by side
+
+setup() returns a JSON-able summary of what it did.
+"""
+import gc
+import os
+import sys
+import time
+import warnings
+
+MODES = ("plain", "freeze", "cowguard", "immortal")
+
+
+def parse(mode):
+    """(base mode, trap budget or None) of "cowguard:64" and the like."""
+    base, _, budget = mode.partition(":")
+    if base not in MODES or (budget and base != "cowguard"):
+        raise ValueError("unknown mode %r (one of %s, cowguard:N)" % (mode, ", ".join(MODES)))
+    return base, int(budget) if budget else None
+
+
+def available(mode):
+    """None if the mode can run with this interpreter, else why not."""
+    if parse(mode)[0] == "immortal" and sys.version_info < (3, 12):
+        return "needs CPython 3.12+ (immortal objects)"
+    return None
+
+
+def setup(mode, trap_budget=0):
+    t = time.perf_counter()
+    summary = {"mode": mode}
+    mode, budget = parse(mode)
+    if budget is not None:
+        trap_budget = budget
+    if mode == "plain":
+        pass
+    elif mode == "freeze":
+        gc.freeze()
+        summary["frozen"] = gc.get_freeze_count()
+    elif mode in ("cowguard", "immortal"):
+        import cowguard
+        if mode == "immortal":
+            # The adapter opens the device libcowguard names; a missing one
+            # means "module absent", and immortalize_without_module then
+            # moves the refcounts without registering anything.
+            os.environ["COWGUARD_DEVICE"] = "/nonexistent/cowguard"
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                s = cowguard.protect(immortalize_without_module=True)
+            del os.environ["COWGUARD_DEVICE"]
+        else:
+            s = cowguard.protect(strict=True, trap_budget=trap_budget)
+        summary.update({k: s.get(k) for k in (
+            "registered", "objects", "walked", "bytes", "pages", "ranges",
+            "range_bytes", "registered_bytes", "registrations", "skipped",
+            "refcounts_moved", "seconds")})
+        summary["trap_budget"] = trap_budget
+    summary["setup_seconds"] = time.perf_counter() - t
+    return summary

@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Per-worker figures, read while the workers keep running.
+
+cowguard's counters (COWGUARD_IOC_STATS) describe the calling process
+only, so each worker installs a signal handler (install(), from gunicorn's
+post_worker_init or the Pool's initializer) that writes its
+cowguard.stats() to DIR/PID.json. The driver reads the workers' memory
+from /proc first (smaps_rollup), then signals them (collect()).
+"""
+import json
+import os
+import signal
+import time
+
+SIGNAL = signal.SIGRTMIN + 2    # unused by gunicorn and multiprocessing
+
+
+def _cowguard_stats():
+    try:
+        import cowguard
+        return cowguard.stats()
+    except Exception as e:      # the figure is missing, the worker lives on
+        return {"error": repr(e)}
+
+
+def install(outdir):
+    def dump(signum, frame):
+        path = os.path.join(outdir, "%d.json" % os.getpid())
+        with open(path + ".tmp", "w") as f:
+            json.dump({"pid": os.getpid(), "time": time.time(),
+                       "stats": _cowguard_stats()}, f)
+        os.rename(path + ".tmp", path)
+    signal.signal(SIGNAL, dump)
+    # The signal's default action kills: the driver waits for this first.
+    open(os.path.join(outdir, "%d.ready" % os.getpid()), "w").close()
+
+
+def wait_ready(pids, outdir, timeout=300):
+    deadline = time.time() + timeout
+    while not all(os.path.exists(os.path.join(outdir, "%d.ready" % p)) for p in pids):
+        if time.time() > deadline:
+            raise TimeoutError("workers %s never installed the probe" % pids)
+        time.sleep(0.1)
+
+
+def collect(pids, outdir, timeout=120):
+    """Signal each worker and return {pid: its dump}."""
+    for pid in pids:
+        try:
+            os.unlink(os.path.join(outdir, "%d.json" % pid))
+        except FileNotFoundError:
+            pass
+        os.kill(pid, SIGNAL)
+    out, deadline = {}, time.time() + timeout
+    while len(out) < len(pids):
+        for pid in pids:
+            path = os.path.join(outdir, "%d.json" % pid)
+            if pid not in out and os.path.exists(path):
+                with open(path) as f:
+                    out[pid] = json.load(f)
+        if time.time() > deadline:
+            raise TimeoutError("workers %s did not answer" %
+                               sorted(set(pids) - set(out)))
+        time.sleep(0.05)
+    return out
+
+
+def smaps(pid):
+    """smaps_rollup in KiB, plus USS (private clean + dirty), plus what of
+    it lies in cowguard's mappings (anon_inode:[cowguard], from smaps).
+
+    A golden page that only one process happens to map counts as private
+    in smaps although it is the shared copy, so the demo's private figure
+    takes the USS outside cowguard's mappings plus the worker's shadow
+    pages as the module counts them (runner.worker_figures)."""
+    m = {}
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                m[parts[0].rstrip(":")] = int(parts[1])
+    m["USS"] = m.get("Private_Clean", 0) + m.get("Private_Dirty", 0)
+    out = {k: m.get(k, 0) for k in ("Rss", "Pss", "Shared_Clean", "Shared_Dirty",
+                                    "Private_Clean", "Private_Dirty", "USS")}
+    cg = {"Rss": 0, "Private_Clean": 0, "Private_Dirty": 0}
+    inside = False
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            first = line.split(None, 1)[0]
+            if "-" in first and not first.endswith(":"):    # a VMA's header
+                inside = line.rstrip().endswith("anon_inode:[cowguard]")
+            elif inside and first.rstrip(":") in cg:
+                cg[first.rstrip(":")] += int(line.split()[1])
+    cg["USS"] = cg["Private_Clean"] + cg["Private_Dirty"]
+    out["cowguard"] = cg
+    return out
+
+
+def mem_available_kb():
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1])
+    raise RuntimeError("no MemAvailable in /proc/meminfo")
+
+
+def children(pid):
+    """Direct children of pid (needs CONFIG_PROC_CHILDREN, Debian has it)."""
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        return [int(p) for p in f.read().split()]
