@@ -3,6 +3,7 @@
 #define _COWGUARD_H
 
 #include <linux/atomic.h>
+#include <linux/bitfield.h>
 #include <linux/fs.h>
 #include <linux/kref.h>
 #include <linux/list.h>
@@ -83,6 +84,13 @@ struct cg_page_state {
 #define CG_PAGE_PROBED		BIT(0)
 /* The page's shadow was reclaimed: a new shadow counts as churn. */
 #define CG_PAGE_RECLAIMED	BIT(1)
+/* Churn back-off: a page copied again after reclaim must stay quiet for
+ * 2^level scanner passes before the next reclaim (level kept across
+ * shadows of the page, up to CG_BACKOFF_MAX).
+ */
+#define CG_PAGE_LEVEL		GENMASK(7, 4)
+#define CG_PAGE_QUIET		GENMASK(15, 8)	/* passes since the probe */
+#define CG_BACKOFF_MAX		6
 
 /**
  * struct cg_view - what one process (mm) sees of a region.

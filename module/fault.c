@@ -19,6 +19,7 @@
  * Every path makes progress, which kernel-mode and GUP writes rely on: they
  * retry on VM_FAULT_NOPAGE until the write can land.
  */
+#include <linux/bitfield.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
@@ -89,7 +90,9 @@ static vm_fault_t cg_make_shadow(struct cg_view *view, struct vm_fault *vmf,
 			atomic64_inc(&cg_shadow_pages);
 		}
 		reshadowed = !entry && (ps->flags & CG_PAGE_RECLAIMED);
-		ps->flags = 0;
+		ps->flags &= CG_PAGE_LEVEL;
+		if (reshadowed && FIELD_GET(CG_PAGE_LEVEL, ps->flags) < CG_BACKOFF_MAX)
+			ps->flags += FIELD_PREP(CG_PAGE_LEVEL, 1);
 		installed = true;
 	}
 	spin_unlock(&view->lock);
@@ -120,7 +123,7 @@ static vm_fault_t cg_page_mkwrite(struct vm_fault *vmf)
 	cur = cg_view_page(view, entry, vmf->pgoff);
 	/* This write is what the reclaim scanner's probe waits for. */
 	if (cur == vmf->page && (entry & CG_EXCLUSIVE))
-		view->state[vmf->pgoff].flags &= ~CG_PAGE_PROBED;
+		view->state[vmf->pgoff].flags &= ~(CG_PAGE_PROBED | CG_PAGE_QUIET);
 	spin_unlock(&view->lock);
 
 	if (cur != vmf->page) {

@@ -21,9 +21,13 @@
  *
  * Pages pinned for DMA are left alone. The scanner (a delayed work every
  * reclaim_interval_ms) waits one interval between probe and reclaim, so a
- * page in use keeps its shadow; the shrinker reclaims at once under memory
- * pressure and only trylocks. Neither sleeps on a process's mmap_lock.
+ * page in use keeps its shadow; a page that was copied again after a
+ * reclaim waits twice as many quiet intervals each time (up to 64), so a
+ * page that is hot every few seconds stops going round reclaim, traps and
+ * a copy. The shrinker reclaims at once under memory pressure and only
+ * trylocks. Neither sleeps on a process's mmap_lock.
  */
+#include <linux/bitfield.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
@@ -66,6 +70,21 @@ out_unmap:
 	return ok;
 }
 
+/*
+ * A probed page that stayed quiet this pass: count the pass, and say
+ * whether its churn back-off still asks for more. Called with view->lock.
+ */
+static bool cg_backing_off(struct cg_page_state *ps)
+{
+	unsigned int quiet = FIELD_GET(CG_PAGE_QUIET, ps->flags) + 1;
+	unsigned int level = FIELD_GET(CG_PAGE_LEVEL, ps->flags);
+
+	if (quiet >= 1U << level)
+		return false;
+	ps->flags = (ps->flags & ~CG_PAGE_QUIET) | FIELD_PREP(CG_PAGE_QUIET, quiet);
+	return true;
+}
+
 /* Zap @view's mappings of page @idx. Called with its mmap_lock held. */
 static void cg_zap_view_page(struct cg_view *view, unsigned long idx)
 {
@@ -100,6 +119,9 @@ static bool cg_reclaim_page(struct cg_view *view, unsigned long idx, bool at_onc
 	if (entry && (entry & CG_EXCLUSIVE) && !(ps->flags & CG_PAGE_PROBED)) {
 		ps->flags |= CG_PAGE_PROBED;
 		probe = true;
+	} else if (entry && (entry & CG_EXCLUSIVE) && !at_once &&
+		   cg_backing_off(ps)) {
+		entry = 0;	/* quiet, but not for long enough yet */
 	}
 	spin_unlock(&view->lock);
 	if (!entry)
@@ -120,7 +142,7 @@ static bool cg_reclaim_page(struct cg_view *view, unsigned long idx, bool at_onc
 	    cg_only_refcounts_differ(view->region, page, idx)) {
 		view->pages[idx] = 0;
 		view->nr_shadows--;
-		ps->flags = CG_PAGE_RECLAIMED;
+		ps->flags = (ps->flags & CG_PAGE_LEVEL) | CG_PAGE_RECLAIMED;
 		take = true;
 	}
 	spin_unlock(&view->lock);

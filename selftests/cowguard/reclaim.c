@@ -158,6 +158,13 @@ TEST_F(reclaim, scanner_reclaims_only_refcount_shadows)
 	EXPECT_EQ(1, st.reshadowed);
 	EXPECT_EQ(3, st.shadow_pages);
 	EXPECT_EQ(BAND_VAL + 1, a[0]);
+
+	/* Churn backs the page off, but once quiet it is given back again. */
+	ASSERT_EQ(0, set_param(PARAM("reclaim_interval_ms"), 20));
+	EXPECT_EQ(2, wait_reclaimed(self->fd, (void *)p, 2));
+	ASSERT_EQ(0, set_param(PARAM("reclaim_interval_ms"), 0));
+	EXPECT_EQ(BAND_VAL, a[0]);
+	EXPECT_EQ(2, stats_of(self->fd, (void *)p).shadow_pages);
 }
 
 TEST_F(reclaim, written_shadows_are_kept_until_quiet)
