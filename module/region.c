@@ -463,7 +463,8 @@ long cg_ioctl_unregister(void __user *arg)
 	ret = cg_copy_struct_in(&req, sizeof(req), arg, COWGUARD_UNREGISTER_SIZE_VER0, &usize);
 	if (ret)
 		return ret;
-	if (req.flags || memchr_inv(req.reserved, 0, sizeof(req.reserved)))
+	if (req.flags & ~COWGUARD_UNREGISTER_F_ALL ||
+	    memchr_inv(req.reserved, 0, sizeof(req.reserved)))
 		return -EINVAL;
 	seg = kcalloc(CG_MAX_SEGMENTS, sizeof(*seg), GFP_KERNEL);
 	if (!seg)

@@ -47,8 +47,9 @@ long cg_ioctl_stats(void __user *arg)
 	ret = cg_copy_struct_in(&st, sizeof(st), arg, COWGUARD_STATS_SIZE_VER0, &usize);
 	if (ret)
 		return ret;
-	if (st.flags || memchr_inv(&st.mapped_pages, 0,
-				   sizeof(st) - offsetof(struct cowguard_stats, mapped_pages)))
+	if (st.flags & ~COWGUARD_STATS_F_ALL ||
+	    memchr_inv(&st.mapped_pages, 0,
+		       sizeof(st) - offsetof(struct cowguard_stats, mapped_pages)))
 		return -EINVAL;
 
 	mutex_lock(&cg_regions_lock);

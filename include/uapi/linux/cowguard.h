@@ -131,6 +131,10 @@ struct cowguard_unregister {
 
 #define COWGUARD_UNREGISTER_SIZE_VER0	32
 
+/* Unregister and stats flags: none defined yet. */
+#define COWGUARD_UNREGISTER_F_ALL	0U
+#define COWGUARD_STATS_F_ALL		0U
+
 /* Why a write to a golden page was not emulated (index of refused[]). */
 enum cowguard_refuse_reason {
 	COWGUARD_REFUSE_KERNEL,	/* kernel-mode or remote write (GUP, read()) */
