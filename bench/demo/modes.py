@@ -11,6 +11,9 @@
               interpreter's own immortal objects (PEP 683) keep pages shared
     cowguard:N  cowguard with protect(trap_budget=N), to compare budgets
                 side by side
+    cowguard-noreclaim  cowguard, for runs that switch the module's scanner
+                off while this mode runs (reclaim_interval_ms=0; the
+                long run, longrun.py); protect() is the same
 
 setup() returns a JSON-able summary of what it did.
 """
@@ -21,13 +24,24 @@ import time
 import warnings
 
 MODES = ("plain", "freeze", "cowguard", "immortal")
+NO_RECLAIM = "-noreclaim"
+
+
+def reclaim_off(mode):
+    """Does this mode want the module's reclaim scanner off?"""
+    return mode.endswith(NO_RECLAIM)
 
 
 def parse(mode):
     """(base mode, trap budget or None) of "cowguard:64" and the like."""
+    if reclaim_off(mode):
+        mode = mode[:-len(NO_RECLAIM)]
+        if mode.partition(":")[0] != "cowguard":
+            raise ValueError("%s only goes with cowguard modes" % NO_RECLAIM)
     base, _, budget = mode.partition(":")
     if base not in MODES or (budget and base != "cowguard"):
-        raise ValueError("unknown mode %r (one of %s, cowguard:N)" % (mode, ", ".join(MODES)))
+        raise ValueError("unknown mode %r (one of %s, cowguard:N, cowguard%s)"
+                         % (mode, ", ".join(MODES), NO_RECLAIM))
     return base, int(budget) if budget else None
 
 

@@ -10,6 +10,7 @@ from /proc first (smaps_rollup), then signals them (collect()).
 import json
 import os
 import signal
+import sys
 import time
 
 SIGNAL = signal.SIGRTMIN + 2    # unused by gunicorn and multiprocessing
@@ -24,11 +25,19 @@ def _cowguard_stats():
 
 
 def install(outdir):
+    # The shadows a worker holds when it starts are its master's, shared
+    # with it by fork (the module counts them in every process that maps
+    # them); noted first thing, so the driver can leave them out of the
+    # worker's private memory. Only where the master used cowguard.
+    born = _cowguard_stats() if "cowguard" in sys.modules else None
+    inherited = (born or {}).get("shadow_pages") if "error" not in (born or {}) else None
+
     def dump(signum, frame):
         path = os.path.join(outdir, "%d.json" % os.getpid())
         with open(path + ".tmp", "w") as f:
             json.dump({"pid": os.getpid(), "time": time.time(),
-                       "stats": _cowguard_stats()}, f)
+                       "stats": _cowguard_stats(),
+                       "inherited_shadows": inherited}, f)
         os.rename(path + ".tmp", path)
     signal.signal(SIGNAL, dump)
     # The signal's default action kills: the driver waits for this first.
@@ -71,8 +80,9 @@ def smaps(pid):
 
     A golden page that only one process happens to map counts as private
     in smaps although it is the shared copy, so the demo's private figure
-    takes the USS outside cowguard's mappings plus the worker's shadow
-    pages as the module counts them (runner.worker_figures)."""
+    takes the USS outside cowguard's mappings plus the worker's own shadow
+    pages: the module's count less those inherited from the master
+    (runner.worker_figures)."""
     m = {}
     with open("/proc/%d/smaps_rollup" % pid) as f:
         for line in f:

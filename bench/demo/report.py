@@ -110,9 +110,10 @@ def render(results):
                         return sum(w["cowguard"].get(key, 0) for w in r["workers"])
                     add("  %12s why pages were copied (whole run, all workers): %d shadow "
                         "faults, %d by the trap budget, %d reclaimed then %d shadowed "
-                        "again; refused: %s" % (
+                        "again, %s inherited from the master; refused: %s" % (
                             "", total("shadow_faults"), r["budget_shadows"],
                             total("reclaimed"), total("reshadowed"),
+                            num(r.get("inherited_shadows"), "%d"),
                             ", ".join("%s %d" % kv for kv in r["refused"].items() if kv[1])
                             or "none"))
             for v in verdicts(results):
@@ -129,10 +130,14 @@ def render(results):
     add("")
     add("Means per worker after the measured phase. private/worker: USS (smaps_rollup "
         "Private_Clean + Private_Dirty)")
-    add("outside cowguard's mappings plus the worker's shadow pages (a golden page "
-        "mapped by one process only")
-    add("counts as private in smaps, yet it is the shared copy); workers total: drop "
-        "of the guest's MemAvailable")
+    add("outside cowguard's mappings plus the worker's own shadow pages: the module's "
+        "count less the shadows it")
+    add("inherited from its master at fork, which stay shared (the module cannot say "
+        "which inherited shadow a worker")
+    add("later copied or gave back, so this may undercount by at most those pages; "
+        "a golden page mapped by one")
+    add("process only counts as private in smaps, yet it is the shared copy); workers "
+        "total: drop of the guest's MemAvailable")
     add("while the mode ran, from just before the fork; emulated/s, shadow faults/s: "
         "cowguard.stats() of all")
     add("workers over the measured phase; shadow pages: the workers' private copies "

@@ -61,6 +61,19 @@ def wait_for(what, cond, timeout, alive=None):
         time.sleep(0.1)
 
 
+def private_kb(smaps_kb, stats, inherited):
+    """A worker's private memory: USS outside cowguard's mappings plus its
+    own shadow pages. Golden pages are shared by design; the shadows it
+    inherited from its master at fork are shared with the master (and its
+    siblings), so they are left out. The module counts shadows, not which
+    of them are still shared: an inherited shadow the worker copied later
+    (its own now) or that the scanner gave back makes this a slight
+    undercount, by at most the inherited pages."""
+    st = stats if stats and "error" not in stats else {}
+    own = max(0, st.get("shadow_pages", 0) - inherited)
+    return smaps_kb["USS"] - smaps_kb["cowguard"]["USS"] + own * PAGE_KB
+
+
 def worker_figures(pids, before, after, seconds):
     """Per-worker memory and counters, and their sums per second."""
     workers = []
@@ -77,11 +90,8 @@ def worker_figures(pids, before, after, seconds):
         workers.append(w)
 
     for w in workers:
-        # Private memory: USS outside cowguard's mappings plus the shadow
-        # pages (the worker's own copies); golden pages are shared by design.
-        st = w["cowguard"] if w["cowguard"] and "error" not in w["cowguard"] else {}
-        w["private_kb"] = (w["smaps_kb"]["USS"] - w["smaps_kb"]["cowguard"]["USS"]
-                           + st.get("shadow_pages", 0) * PAGE_KB)
+        w["inherited_shadows"] = after[w["pid"]].get("inherited_shadows") or 0
+        w["private_kb"] = private_kb(w["smaps_kb"], w["cowguard"], w["inherited_shadows"])
 
     def mean(key):
         return sum(w["smaps_kb"][key] if key in w["smaps_kb"] else w[key]
@@ -104,6 +114,8 @@ def worker_figures(pids, before, after, seconds):
         "shadow_faults_per_s": rate("shadow_faults"),
         "shadow_pages": (sum(w["cowguard"]["shadow_pages"] for w in workers)
                          if have else None),
+        "inherited_shadows": (sum(w["inherited_shadows"] for w in workers)
+                              if have else None),
         "budget_shadows": (sum(w["cowguard"]["budget_shadows"] for w in workers)
                            if have else None),
         "refused": ({k: sum(w["cowguard"]["refused"].get(k, 0) for w in workers)
@@ -220,8 +232,9 @@ class BSession(Session):
         # From just before the Pool forks (noted by the master).
         self.mem_drop_kb += hello["mem_available_before_kb"] - probe.mem_available_kb()
         self.chunks = max(1, CFG["b_lookups"] // CFG["b_chunk"])
-        self.active(self.map, 1, max(1, self.chunks // 2), "warm-up")
-        self.res["warmup_lookups"] = max(1, self.chunks // 2) * CFG["b_chunk"]
+        warm = max(1, CFG.get("b_warmup_lookups", 0) // CFG["b_chunk"] or self.chunks // 2)
+        self.active(self.map, 1, warm, "warm-up")
+        self.res["warmup_lookups"] = warm * CFG["b_chunk"]
         self.checksum, self.next_seed = 0, 10**6
 
     def ask(self, cmd):
@@ -412,6 +425,9 @@ def main():
     for w in CFG["workloads"]:
         for mode in CFG["modes"]:
             why = modes.available(mode)
+            if modes.reclaim_off(mode):
+                # The scanner is global: longrun.py runs such modes apart.
+                why = "the long run only (DEMO_LONG=1)"
             if why:
                 result["skipped"][mode] = why
             else:
