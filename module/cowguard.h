@@ -187,6 +187,18 @@ void cg_stats_add_view(struct cowguard_stats *st, struct cg_view *view);
 int cg_netlink_init(void);
 void cg_netlink_exit(void);
 
+/* Is @v a value a marked slot of @region may hold and a write may leave? */
+static inline bool cg_in_band(const struct cg_region *region, u64 v)
+{
+	return v >= region->band_low && v <= region->band_high;
+}
+
+/* The value of the slot of @region at @p (mapped kernel memory). */
+static inline u64 cg_slot_value(const struct cg_region *region, const void *p)
+{
+	return region->slot_width == 4 ? *(const u32 *)p : *(const u64 *)p;
+}
+
 static inline struct page *cg_entry_page(unsigned long entry)
 {
 	return (struct page *)(entry & ~CG_EXCLUSIVE);

@@ -119,14 +119,12 @@ static enum cowguard_refuse_reason cg_check_emulate(struct cg_view *view,
 		return COWGUARD_REFUSE_NOT_SLOT;
 
 	kaddr = kmap_local_page(vmf->page);
-	old = insn.width == 4 ? *(u32 *)(kaddr + offset_in_page(ea)) :
-				*(u64 *)(kaddr + offset_in_page(ea));
+	old = cg_slot_value(region, kaddr + offset_in_page(ea));	/* width checked */
 	kunmap_local(kaddr);
 	cg_emulate(&insn, regs, old, &new);
 	mask = insn.width == 4 ? U32_MAX : U64_MAX;
 	new &= mask;
-	if (old < region->band_low || old > region->band_high ||
-	    new < region->band_low || new > region->band_high)
+	if (!cg_in_band(region, old) || !cg_in_band(region, new))
 		return COWGUARD_REFUSE_BAND;
 	return __COWGUARD_REFUSE_MAX;
 }

@@ -36,13 +36,6 @@
 
 #include "cowguard.h"
 
-static bool cg_in_band(struct cg_region *region, const void *p)
-{
-	u64 v = region->slot_width == 4 ? *(const u32 *)p : *(const u64 *)p;
-
-	return v >= region->band_low && v <= region->band_high;
-}
-
 /* Does @shadow differ from the golden page at @idx only in band slots? */
 static bool cg_only_refcounts_differ(struct cg_region *region,
 				     struct page *shadow, unsigned long idx)
@@ -62,7 +55,8 @@ static bool cg_only_refcounts_differ(struct cg_region *region,
 			continue;
 		slot = ((idx << PAGE_SHIFT) + off) / w;
 		ok = test_bit(slot, region->slot_map) &&
-		     cg_in_band(region, s + off) && cg_in_band(region, g + off);
+		     cg_in_band(region, cg_slot_value(region, s + off)) &&
+		     cg_in_band(region, cg_slot_value(region, g + off));
 	}
 out_unmap:
 	kunmap_local(g);

@@ -202,11 +202,10 @@ static int cg_check_band(struct cg_region *region)
 		struct page *page = region->golden[slot / per_page];
 		unsigned int off = (slot % per_page) * region->slot_width;
 		void *kaddr = kmap_local_page(page);
-		u64 val = region->slot_width == 4 ? *(u32 *)(kaddr + off) :
-						    *(u64 *)(kaddr + off);
+		u64 val = cg_slot_value(region, kaddr + off);
 
 		kunmap_local(kaddr);
-		if (val < region->band_low || val > region->band_high)
+		if (!cg_in_band(region, val))
 			return -ERANGE;
 	}
 	return 0;
