@@ -27,6 +27,7 @@
  * @band_high: highest such value.
  * @trap_budget: emulated writes per page and process in a burst.
  * @trap_refill_ms: ms per emulated write given back; 0 for the module's.
+ * @shadow_cap: most budget shadows per process; 0 for the module's.
  * @registrar: the task allowed to mmap the region's file (registration).
  * @owner: the registering process (thread group), for reporting.
  * @lock: protects @views.
@@ -48,6 +49,7 @@ struct cg_region {
 	u64 band_high;
 	unsigned int trap_budget;
 	u32 trap_refill_ms;
+	u32 shadow_cap;
 	struct task_struct *registrar;
 	struct pid *owner;
 	struct mutex lock;	/* protects views; nests in cg_regions_lock */
@@ -84,6 +86,10 @@ struct cg_page_state {
 #define CG_PAGE_PROBED		BIT(0)
 /* The page's shadow was reclaimed: a new shadow counts as churn. */
 #define CG_PAGE_RECLAIMED	BIT(1)
+/* The shadow was made because the trap budget ran out: it counts in the
+ * view's nr_budget_shadows until it is reclaimed.
+ */
+#define CG_PAGE_BUDGET		BIT(2)
 /* Churn back-off: a page copied again after reclaim must stay quiet for
  * 2^level scanner passes before the next reclaim (level kept across
  * shadows of the page, up to CG_BACKOFF_MAX).
@@ -101,6 +107,7 @@ struct cg_page_state {
  * @pages: per page 0 (golden) or a shadow entry, see CG_EXCLUSIVE.
  * @state: per page, the trap budget and reclaim state.
  * @nr_shadows: shadow entries in @pages.
+ * @nr_budget_shadows: of those, the ones with CG_PAGE_BUDGET.
  * @reclaim_cursor: the page the reclaim scanner looks at next.
  * @mapped_pages: pages of the region this mm maps (changed under mmap_lock).
  * @node: entry in the region's list of views.
@@ -112,6 +119,7 @@ struct cg_page_state {
  * @refused: writes not emulated, by enum cowguard_refuse_reason.
  * @reclaimed: shadows given back for the golden page by reclaim.
  * @reshadowed: pages copied again after their shadow was reclaimed.
+ * @capped: writes emulated past an empty budget because of the shadow cap.
  * @id: unique id; a region's views are listed in increasing id order.
  * @sites: the instructions that wrote its golden pages most (sites.c).
  */
@@ -119,10 +127,11 @@ struct cg_view {
 	struct kref kref;
 	struct cg_region *region;
 	struct mm_struct *mm;
-	spinlock_t lock;	/* protects pages, state, nr_shadows */
+	spinlock_t lock;	/* protects pages, state, nr_*shadows */
 	unsigned long *pages;
 	struct cg_page_state *state;
 	unsigned long nr_shadows;
+	unsigned long nr_budget_shadows;
 	unsigned long reclaim_cursor;
 	unsigned long mapped_pages;
 	struct list_head node;
@@ -134,6 +143,7 @@ struct cg_view {
 	atomic64_t refused[COWGUARD_REFUSE_SLOTS];
 	atomic64_t reclaimed;
 	atomic64_t reshadowed;
+	atomic64_t capped;
 	u64 id;
 	struct cg_sites sites;
 };
@@ -150,6 +160,7 @@ extern atomic64_t cg_shadow_pages;
 extern unsigned int cg_max_register_mb;
 extern unsigned int cg_trap_budget;
 extern unsigned int cg_trap_refill_ms;
+extern unsigned int cg_shadow_cap_pct;
 extern unsigned int cg_reclaim_interval_ms;
 extern unsigned int cg_reclaim_batch;
 extern struct mutex cg_regions_lock;
@@ -172,7 +183,14 @@ struct page *cg_page_alloc(void);
 void cg_page_put(struct page *page);
 
 /* emulate.c */
-bool cg_try_emulate(struct cg_view *view, struct vm_fault *vmf);
+enum cg_emulate_result {
+	CG_EMULATED,		/* dropped; the caller returns VM_FAULT_NOPAGE */
+	CG_REFUSED,		/* not a refcount-only write: make a shadow */
+	CG_BUDGET_SPENT,	/* refcount-only, but the budget says copy */
+};
+
+enum cg_emulate_result cg_try_emulate(struct cg_view *view,
+				      struct vm_fault *vmf);
 
 /* reclaim.c */
 int cg_reclaim_init(void);

@@ -6,7 +6,7 @@
  * its band is emulated and dropped: the faulting user instruction is
  * decoded (decode.c), its effect on registers and flags is applied to the
  * saved user registers, execution resumes after it, and the page stays
- * shared. Anything else returns false and the caller makes a shadow, so a
+ * shared. Anything else is left to the caller, which makes a shadow, so a
  * write is never lost and never turns into a signal.
  *
  * Only a user-mode fault of the current task is emulated: ->page_mkwrite
@@ -134,8 +134,32 @@ static enum cowguard_refuse_reason cg_check_emulate(struct cg_view *view,
  * trap_budget emulated writes in a burst, one given back every
  * trap_refill_ms. A page written now and then stays shared for the life of
  * the process; a hot page still becomes a shadow after one burst, so it
- * costs one copy instead of endless traps. Called with view->lock held.
+ * costs one copy instead of endless traps.
+ *
+ * The shadow cap bounds what the budget may copy: a process holding that
+ * many budget shadows has its refcount writes emulated whatever the
+ * budget. Without it a runtime with no hot/cold separation (CPython before
+ * 3.12 mixes every object on pymalloc pages) sooner or later overdraws
+ * most pages' buckets, and a worker that lives for days copies back most
+ * of the heap. Over the cap the bucket keeps counting (into debt), so a
+ * page that is still hot when reclaim frees room is the one that gets it.
+ * Called with view->lock held.
  */
+#define CG_SHADOW_CAP_MIN	256UL	/* pages: 1 MiB */
+
+static unsigned long cg_shadow_cap(const struct cg_region *region)
+{
+	unsigned int pct = READ_ONCE(cg_shadow_cap_pct);
+
+	if (region->shadow_cap == COWGUARD_SHADOW_CAP_NONE ||
+	    (!region->shadow_cap && !pct))
+		return ULONG_MAX;
+	if (region->shadow_cap)
+		return region->shadow_cap;
+	/* A small registration's hot pages are worth their few copies. */
+	return max(region->npages * pct / 100, CG_SHADOW_CAP_MIN);
+}
+
 static bool cg_take_budget(struct cg_view *view, unsigned long idx)
 {
 	struct cg_region *region = view->region;
@@ -155,8 +179,11 @@ static bool cg_take_budget(struct cg_view *view, unsigned long idx)
 			ps->stamp += earned * period;
 		}
 	}
-	if (region->trap_budget < U16_MAX && ps->spent >= region->trap_budget)
-		return false;
+	if (region->trap_budget < U16_MAX && ps->spent >= region->trap_budget) {
+		if (view->nr_budget_shadows < cg_shadow_cap(region))
+			return false;
+		atomic64_inc(&view->capped);
+	}
 	if (!ps->spent)
 		ps->stamp = now;	/* the refill clock starts with the first */
 	if (ps->spent < U16_MAX)
@@ -171,10 +198,11 @@ static bool cg_take_budget(struct cg_view *view, unsigned long idx)
  *
  * Called from ->page_mkwrite with mmap_lock held for read.
  *
- * Return: true when the instruction was emulated (the caller returns
- * VM_FAULT_NOPAGE); false when the caller must make a shadow.
+ * Return: CG_EMULATED when the instruction was emulated (the caller returns
+ * VM_FAULT_NOPAGE); otherwise the caller must make a shadow.
  */
-bool cg_try_emulate(struct cg_view *view, struct vm_fault *vmf)
+enum cg_emulate_result cg_try_emulate(struct cg_view *view,
+				      struct vm_fault *vmf)
 {
 	struct cg_region *region = view->region;
 	enum cowguard_refuse_reason why;
@@ -185,7 +213,7 @@ bool cg_try_emulate(struct cg_view *view, struct vm_fault *vmf)
 	if (why != __COWGUARD_REFUSE_MAX) {
 		atomic64_inc(&view->refused[why]);
 		cg_sites_note(view, vmf, COWGUARD_SITE_WRITE);
-		return false;
+		return CG_REFUSED;
 	}
 	spin_lock(&view->lock);
 	allowed = cg_take_budget(view, vmf->pgoff);
@@ -194,12 +222,12 @@ bool cg_try_emulate(struct cg_view *view, struct vm_fault *vmf)
 		atomic64_inc(&view->budget_shadows);
 		atomic64_inc(&region->budget_shadows);
 		cg_sites_note(view, vmf, COWGUARD_SITE_BUDGET);
-		return false;
+		return CG_BUDGET_SPENT;
 	}
 	/* Before the registers move past the instruction. */
 	cg_sites_note(view, vmf, COWGUARD_SITE_EMULATED);
 	cg_regs_to_pt(task_pt_regs(current), &regs);
 	atomic64_inc(&view->emulated);
 	atomic64_inc(&region->emulated);
-	return true;
+	return CG_EMULATED;
 }

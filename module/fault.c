@@ -66,10 +66,11 @@ static void cg_zap_one(struct vm_fault *vmf)
 
 /*
  * Give this process its own copy of the page at vmf->pgoff, which it maps
- * (read-only) as @old. Called with mmap_lock held for read.
+ * (read-only) as @old; @budget when the trap budget asked for it. Called
+ * with mmap_lock held for read.
  */
 static vm_fault_t cg_make_shadow(struct cg_view *view, struct vm_fault *vmf,
-				 unsigned long entry)
+				 unsigned long entry, bool budget)
 {
 	struct page *copy;
 	bool installed = false, reshadowed = false;
@@ -90,7 +91,12 @@ static vm_fault_t cg_make_shadow(struct cg_view *view, struct vm_fault *vmf,
 			atomic64_inc(&cg_shadow_pages);
 		}
 		reshadowed = !entry && (ps->flags & CG_PAGE_RECLAIMED);
-		ps->flags &= CG_PAGE_LEVEL;
+		/* A copy of a shared shadow still counts where it did. */
+		ps->flags &= CG_PAGE_LEVEL | CG_PAGE_BUDGET;
+		if (!entry && budget) {
+			ps->flags |= CG_PAGE_BUDGET;
+			view->nr_budget_shadows++;
+		}
 		if (reshadowed && FIELD_GET(CG_PAGE_LEVEL, ps->flags) < CG_BACKOFF_MAX)
 			ps->flags += FIELD_PREP(CG_PAGE_LEVEL, 1);
 		installed = true;
@@ -139,9 +145,16 @@ static vm_fault_t cg_page_mkwrite(struct vm_fault *vmf)
 		return VM_FAULT_LOCKED;
 	}
 	/* Only golden pages hold the band values the slot map describes. */
-	if (!entry && cg_try_emulate(view, vmf))
+	if (entry)
+		return cg_make_shadow(view, vmf, entry, false);
+	switch (cg_try_emulate(view, vmf)) {
+	case CG_EMULATED:
 		return VM_FAULT_NOPAGE;
-	return cg_make_shadow(view, vmf, entry);
+	case CG_BUDGET_SPENT:
+		return cg_make_shadow(view, vmf, entry, true);
+	default:
+		return cg_make_shadow(view, vmf, entry, false);
+	}
 }
 
 static void cg_vma_open(struct vm_area_struct *vma)

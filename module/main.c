@@ -24,6 +24,10 @@ unsigned int cg_trap_refill_ms = 1000;
 module_param_named(trap_refill_ms, cg_trap_refill_ms, uint, 0644);
 MODULE_PARM_DESC(trap_refill_ms, "One emulated write per page and process is given back every this many ms (default 1000; 0 never)");
 
+unsigned int cg_shadow_cap_pct = 4;
+module_param_named(shadow_cap_pct, cg_shadow_cap_pct, uint, 0644);
+MODULE_PARM_DESC(shadow_cap_pct, "Most shadows the trap budget may make per process, % of a registration's pages, at least 256 (default 4; 0 no cap)");
+
 unsigned int cg_reclaim_interval_ms = 5000;
 static int cg_set_reclaim_interval(const char *val, const struct kernel_param *kp)
 {

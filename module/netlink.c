@@ -40,6 +40,7 @@ static const struct cg_tunable cg_tunables[] = {
 	/* Traps are counted per page in a u16; U16_MAX is no limit. */
 	{ "trap_budget", &cg_trap_budget, 0, U16_MAX },
 	{ "trap_refill_ms", &cg_trap_refill_ms, 0, U32_MAX },
+	{ "shadow_cap_pct", &cg_shadow_cap_pct, 0, 100 },
 	/* A day: longer is as good as off (0). */
 	{ "reclaim_interval_ms", &cg_reclaim_interval_ms, 0, 86400000,
 	  cg_reclaim_kick },
@@ -431,7 +432,11 @@ static int cg_fill_view(struct sk_buff *skb, struct netlink_callback *cb,
 			      COWGUARD_VIEW_A_PAD) ||
 	    nla_put_u64_64bit(skb, COWGUARD_VIEW_A_RESHADOWED, st.reshadowed,
 			      COWGUARD_VIEW_A_PAD) ||
-	    cg_put_refused(skb, COWGUARD_VIEW_A_REFUSED, &st)) {
+	    cg_put_refused(skb, COWGUARD_VIEW_A_REFUSED, &st) ||
+	    nla_put_u64_64bit(skb, COWGUARD_VIEW_A_BUDGET_SHADOW_PAGES,
+			      st.budget_shadow_pages, COWGUARD_VIEW_A_PAD) ||
+	    nla_put_u64_64bit(skb, COWGUARD_VIEW_A_CAPPED, st.capped,
+			      COWGUARD_VIEW_A_PAD)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}

@@ -25,7 +25,8 @@
  * reclaim waits twice as many quiet intervals each time (up to 64), so a
  * page that is hot every few seconds stops going round reclaim, traps and
  * a copy. The shrinker reclaims at once under memory pressure and only
- * trylocks. Neither sleeps on a process's mmap_lock.
+ * trylocks. Neither sleeps on a process's mmap_lock. A budget shadow given
+ * back makes room under the process's shadow cap (emulate.c).
  */
 #include <linux/bitfield.h>
 #include <linux/highmem.h>
@@ -136,6 +137,8 @@ static bool cg_reclaim_page(struct cg_view *view, unsigned long idx, bool at_onc
 	    cg_only_refcounts_differ(view->region, page, idx)) {
 		view->pages[idx] = 0;
 		view->nr_shadows--;
+		if (ps->flags & CG_PAGE_BUDGET)
+			view->nr_budget_shadows--;
 		ps->flags = (ps->flags & CG_PAGE_LEVEL) | CG_PAGE_RECLAIMED;
 		take = true;
 	}

@@ -303,6 +303,7 @@ static struct cg_region *cg_region_alloc(const struct cowguard_register *req)
 	region->band_high = req->band_high;
 	region->trap_budget = req->trap_budget ?: READ_ONCE(cg_trap_budget);
 	region->trap_refill_ms = req->trap_refill_ms;
+	region->shadow_cap = req->shadow_cap;
 	atomic64_inc(&cg_nr_regions);
 	return region;
 }
@@ -313,7 +314,7 @@ static int cg_validate_register(const struct cowguard_register *req)
 
 	if (req->flags & ~COWGUARD_REGISTER_F_ALL ||
 	    memchr_inv(req->reserved, 0, sizeof(req->reserved)) ||
-	    req->reserved32 || req->id)
+	    req->id)
 		return -EINVAL;
 	if (!req->length || !PAGE_ALIGNED(req->start) ||
 	    !PAGE_ALIGNED(req->length) || req->start + req->length < req->start ||

@@ -26,6 +26,8 @@ void cg_stats_add_view(struct cowguard_stats *st, struct cg_view *view)
 		st->refused[i] += atomic64_read(&view->refused[i]);
 	st->reclaimed += atomic64_read(&view->reclaimed);
 	st->reshadowed += atomic64_read(&view->reshadowed);
+	st->budget_shadow_pages += READ_ONCE(view->nr_budget_shadows);
+	st->capped += atomic64_read(&view->capped);
 }
 
 static bool cg_region_contains(struct cg_region *region, u64 addr)

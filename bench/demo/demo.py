@@ -58,7 +58,7 @@ def long_config():
         "b_chunk": 1000,
         "zipf_s": env("DEMO_ZIPF_S", "1.0", float),
         "trap_budget": env("DEMO_TRAP_BUDGET", "0", int),
-        "modes": env("DEMO_MODES", "plain freeze cowguard-noreclaim cowguard").split(),
+        "modes": env("DEMO_MODES", "plain freeze cowguard-noreclaim cowguard cowguard-nocap").split(),
         "module_params": env("DEMO_MODULE_PARAMS", "").split(),
         "workloads": env("DEMO_LONG_WORKLOADS", "B").replace(",", " ").split(),
         "pythons": env("DEMO_PYTHONS", "/usr/bin/python3").split(),

@@ -10,12 +10,13 @@ equal steps; after the warm-up and after every step the workers' memory
 and cowguard counters are read, which gives private memory per worker
 over time and traps and reclaim churn per second of each step.
 
-The module's reclaim scanner is global (reclaim_interval_ms), so the
-modes run in two groups, one after the other: first those that want it
-off (cowguard-noreclaim, with plain and freeze alongside, which do not
-care), then those that want it on, with the interval the module had at
-the start (5000 ms if that was 0). Within a group the steps go one mode
-at a time in turn, as in the short demo.
+The module's parameters are global, so the modes run in groups, one after
+the other, each under the parameters its modes want (modes.module_params):
+first the reclaim scanner off (cowguard-noreclaim, with plain and freeze
+alongside, which do not care), then the module's own settings (cowguard)
+with the scanner on at the interval the module had at the start (5000 ms
+if that was 0), then the shadow cap off (cowguard-nocap). Within a group
+the steps go one mode at a time in turn, as in the short demo.
 """
 import gc
 import json
@@ -32,22 +33,24 @@ import runner  # noqa: E402
 from runner import CFG, progress  # noqa: E402
 
 PARAMS = "/sys/module/cowguard/parameters"
-RECLAIM = os.path.join(PARAMS, "reclaim_interval_ms")
-COUNTERS = ("emulated", "shadow_faults", "reclaimed", "reshadowed", "budget_shadows")
+COUNTERS = ("emulated", "shadow_faults", "reclaimed", "reshadowed", "budget_shadows",
+            "capped")
 
 
-def read_reclaim_interval():
+def read_param(name):
+    """A module parameter's value, None without the module."""
     try:
-        with open(RECLAIM) as f:
+        with open(os.path.join(PARAMS, name)) as f:
             return int(f.read())
     except OSError:
         return None
 
 
-def set_reclaim_interval(ms):
-    if read_reclaim_interval() is not None:
-        with open(RECLAIM, "w") as f:
-            f.write(str(ms))
+def set_params(params):
+    for name, value in params.items():
+        if read_param(name) is not None:
+            with open(os.path.join(PARAMS, name), "w") as f:
+                f.write(str(value))
 
 
 def sample(session, snap, work, seconds, wall):
@@ -63,6 +66,7 @@ def sample(session, snap, work, seconds, wall):
             "uss_kb": d["smaps_kb"]["USS"],
             "private_dirty_kb": d["smaps_kb"]["Private_Dirty"],
             "shadow_pages": st["shadow_pages"] if st else None,
+            "budget_shadow_pages": st.get("budget_shadow_pages") if st else None,
             "inherited_shadows": inherited if st else None,
             "counters": {k: st.get(k, 0) for k in COUNTERS} if st else None,
         })
@@ -74,6 +78,8 @@ def sample(session, snap, work, seconds, wall):
         "uss_kb": sum(w["uss_kb"] for w in workers) / n,
         "private_dirty_kb": sum(w["private_dirty_kb"] for w in workers) / n,
         "shadow_pages": sum(w["shadow_pages"] for w in workers) / n if have else None,
+        "budget_shadow_pages": (sum(w["budget_shadow_pages"] or 0 for w in workers) / n
+                                if have else None),
         "inherited_shadows": (sum(w["inherited_shadows"] for w in workers) / n
                               if have else None),
         "counters": ({k: sum(w["counters"][k] for w in workers) for k in COUNTERS}
@@ -95,10 +101,10 @@ def add_rates(samples):
             cur["per_s"] = None
 
 
-def run_group(w, mode_list, steps, reclaim_ms):
+def run_group(w, mode_list, steps, params):
     """Start every mode of the group, then the steps, sampling after each."""
     cls = runner.ASession if w == "A" else runner.BSession
-    set_reclaim_interval(reclaim_ms)
+    set_params(params)
     sessions, results = [], {}
     try:
         for i, mode in enumerate(mode_list):
@@ -111,7 +117,8 @@ def run_group(w, mode_list, steps, reclaim_ms):
                 s.res["error"] = "%s: %s" % (type(e).__name__, e)
         live = [s for s in sessions if "error" not in s.res]
         for s in live:
-            s.res["reclaim_interval_ms"] = read_reclaim_interval()
+            s.res["reclaim_interval_ms"] = read_param("reclaim_interval_ms")
+            s.res["shadow_cap_pct"] = read_param("shadow_cap_pct")
             s.res["samples"] = [sample(s, runner.snapshot(s.pids, s.outdir), 0, 0.0,
                                        time.time() - s.t0)]
         for k in range(steps):
@@ -142,6 +149,32 @@ def run_group(w, mode_list, steps, reclaim_ms):
     return results
 
 
+def plan_groups(todo, start):
+    """[(modes, module parameters)]: cowguard modes that want the same
+    parameters run together, in the order they come; plain and freeze go
+    with the first group (they do not care). The scanner runs wherever a
+    mode does not switch it off."""
+    base = {"reclaim_interval_ms": start["reclaim_interval_ms"] or 5000}
+    if start["shadow_cap_pct"] is not None:
+        base["shadow_cap_pct"] = start["shadow_cap_pct"]
+    others = [m for m in todo if modes.parse(m)[0] != "cowguard"]
+    groups = []
+    for mode in todo:
+        if mode in others:
+            continue
+        params = dict(base, **modes.module_params(mode))
+        for g, p in groups:
+            if p == params:
+                g.append(mode)
+                break
+        else:
+            groups.append(([mode], params))
+    if not groups:
+        return [(others, base)] if others else []
+    groups[0] = (others + groups[0][0], groups[0][1])
+    return groups
+
+
 def main():
     CFG.update(json.load(open(sys.argv[1])))
     out_path = sys.argv[2]
@@ -159,8 +192,7 @@ def main():
     result = {"python": sys.version.split()[0], "executable": sys.executable,
               "records": len(app.DATA), "load_seconds": load,
               "modes": CFG["modes"], "A": {}, "B": {}, "skipped": {}}
-    start_ms = read_reclaim_interval()
-    on_ms = start_ms or 5000
+    start = {name: read_param(name) for name in ("reclaim_interval_ms", "shadow_cap_pct")}
     todo = []
     for mode in CFG["modes"]:
         why = modes.available(mode)
@@ -168,20 +200,17 @@ def main():
             result["skipped"][mode] = why
         else:
             todo.append(mode)
-    off = [m for m in todo if modes.parse(m)[0] != "cowguard" or modes.reclaim_off(m)]
-    on = [m for m in todo if m not in off]
+    groups = plan_groups(todo, start)
     try:
         for w in CFG["workloads"]:
-            for group, ms in ((off, 0), (on, on_ms)):
-                if group:
-                    result[w].update(run_group(w, group, CFG["samples"], ms))
+            for group, params in groups:
+                result[w].update(run_group(w, group, CFG["samples"], params))
             for mode, r in result[w].items():
                 if "error" in r:
                     sys.stderr.write("\ndemo: %s: %s %s: %s\n" % (runner.LABEL, w, mode,
                                                                  r["error"]))
     finally:
-        if start_ms is not None:
-            set_reclaim_interval(start_ms)
+        set_params({k: v for k, v in start.items() if v is not None})
     with open(out_path, "w") as f:
         json.dump(result, f, indent=1)
     progress("done", True)

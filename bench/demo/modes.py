@@ -14,6 +14,8 @@
     cowguard-noreclaim  cowguard, for runs that switch the module's scanner
                 off while this mode runs (reclaim_interval_ms=0; the
                 long run, longrun.py); protect() is the same
+    cowguard-nocap  likewise, with the module's shadow cap off
+                (shadow_cap_pct=0) while this mode runs
 
 setup() returns a JSON-able summary of what it did.
 """
@@ -24,24 +26,40 @@ import time
 import warnings
 
 MODES = ("plain", "freeze", "cowguard", "immortal")
-NO_RECLAIM = "-noreclaim"
+# Mode suffixes: the module parameters the mode runs under (longrun.py).
+SUFFIX_PARAMS = {
+    "-noreclaim": {"reclaim_interval_ms": 0},
+    "-nocap": {"shadow_cap_pct": 0},
+}
+
+
+def split_suffix(mode):
+    """(mode without its suffix, the suffix or "")."""
+    for suffix in SUFFIX_PARAMS:
+        if mode.endswith(suffix):
+            return mode[:-len(suffix)], suffix
+    return mode, ""
+
+
+def module_params(mode):
+    """The module parameters this mode wants changed while it runs."""
+    return dict(SUFFIX_PARAMS.get(split_suffix(mode)[1], {}))
 
 
 def reclaim_off(mode):
     """Does this mode want the module's reclaim scanner off?"""
-    return mode.endswith(NO_RECLAIM)
+    return module_params(mode).get("reclaim_interval_ms") == 0
 
 
 def parse(mode):
     """(base mode, trap budget or None) of "cowguard:64" and the like."""
-    if reclaim_off(mode):
-        mode = mode[:-len(NO_RECLAIM)]
-        if mode.partition(":")[0] != "cowguard":
-            raise ValueError("%s only goes with cowguard modes" % NO_RECLAIM)
+    mode, suffix = split_suffix(mode)
+    if suffix and mode.partition(":")[0] != "cowguard":
+        raise ValueError("%s only goes with cowguard modes" % suffix)
     base, _, budget = mode.partition(":")
     if base not in MODES or (budget and base != "cowguard"):
         raise ValueError("unknown mode %r (one of %s, cowguard:N, cowguard%s)"
-                         % (mode, ", ".join(MODES), NO_RECLAIM))
+                         % (mode, ", ".join(MODES), "|".join(SUFFIX_PARAMS)))
     return base, int(budget) if budget else None
 
 

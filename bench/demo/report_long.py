@@ -23,7 +23,7 @@ def title(mode):
     """Two header lines for a mode's column."""
     base, _, rest = mode.partition("-")
     if base.startswith("cowguard"):
-        return base, "reclaim off" if rest == "noreclaim" else "reclaim on"
+        return base, {"noreclaim": "reclaim off", "nocap": "cap off"}.get(rest, "reclaim on")
     return base, ""
 
 
@@ -138,20 +138,22 @@ def render_run(run, w, cfg, results, add):
             continue
         r = modes[m]
         add("")
-        add("  %s (%s, reclaim_interval_ms=%s): per second of the step, all workers" % (
-            title(m)[0], title(m)[1], r.get("reclaim_interval_ms")))
-        f = "  %-16s %11s %11s %11s %11s %14s"
-        add(f % ("after %s" % unit, "traps/s", "copies/s", "reclaimed/s", "reshadowed/s",
-                 "shadows/worker"))
+        add("  %s (%s, reclaim_interval_ms=%s, shadow_cap_pct=%s): per second of the "
+            "step, all workers" % (title(m)[0], title(m)[1], r.get("reclaim_interval_ms"),
+                                   r.get("shadow_cap_pct", "-")))
+        f = "  %-16s %11s %11s %11s %11s %11s %14s %10s"
+        add(f % ("after %s" % unit, "traps/s", "capped/s", "copies/s", "reclaimed/s",
+                 "reshadowed/s", "shadows/worker", "of budget"))
         for i, s in enumerate(r["samples"]):
             ps = s.get("per_s") or {}
             label = ("%d" % s["work"]) if w == "B" else "%.0f s" % s["seconds"]
             if i == 0:
                 label = "0 (warm)" if w == "B" else "warm-up"
-            add(f % (label, num(ps.get("emulated"), "%.0f"),
+            add(f % (label, num(ps.get("emulated"), "%.0f"), num(ps.get("capped"), "%.0f"),
                      num(ps.get("shadow_faults"), "%.1f"),
                      num(ps.get("reclaimed"), "%.1f"), num(ps.get("reshadowed"), "%.1f"),
-                     num(s["shadow_pages"], "%.0f")))
+                     num(s["shadow_pages"], "%.0f"),
+                     num(s.get("budget_shadow_pages"), "%.0f")))
         inh = r["samples"][-1].get("inherited_shadows")
         add("  %-16s %s shadows per worker inherited from the master at fork "
             "(left out of private memory*)" % ("", num(inh, "%.0f")))
@@ -178,10 +180,10 @@ def render(results):
     add("trap budget: %s; module parameters at the start: %s" % (
         cfg["trap_budget"] or "module default (%s)" % params.get("trap_budget"),
         " ".join("%s=%s" % kv for kv in sorted(params.items())) or "-"))
-    add("Modes run in two groups, one after the other (the scanner is global): "
+    add("Modes run in groups, one after the other (module parameters are global): "
         "reclaim_interval_ms=0 for")
-    add("plain, freeze and cowguard/reclaim off, then the module's interval for "
-        "cowguard/reclaim on.")
+    add("plain, freeze and cowguard/reclaim off; the module's settings for "
+        "cowguard/reclaim on; shadow_cap_pct=0 for cap off.")
     for run in results["runs"]:
         if "error" in run:
             add("")
@@ -200,8 +202,11 @@ def render(results):
         "or had reclaimed, so the")
     add("  figure may undercount by at most the inherited shadows shown above. Golden "
         "pages are shared by design.")
-    add("traps/s: refcount-only writes emulated and dropped; copies/s: shadow faults "
-        "(pages copied); reclaimed/s:")
+    add("traps/s: refcount-only writes emulated and dropped; capped/s: of those, "
+        "emulated past an empty budget")
+    add("because the worker held its shadow cap; of budget: shadows per worker the "
+        "budget made, held now;")
+    add("copies/s: shadow faults (pages copied); reclaimed/s:")
     add("shadows the scanner gave back; reshadowed/s: of those, pages copied again (the "
         "churn). Rates are per")
     add("second of the mode's own measured work. An emulated VM on a shared host: "

@@ -75,6 +75,40 @@ static inline long cg_sysfs_long(const char *name)
 	return n > 0 ? atol(buf) : -1;
 }
 
+static inline int cg_write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (int)strlen(val) ? 0 : -EIO;
+}
+
+#define CG_PARAM(name)	"/sys/module/cowguard/parameters/" name
+
+/* A module parameter (CG_PARAM path), or -1. */
+static inline long cg_param_read(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY), n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atol(buf) : -1;
+}
+
+static inline int cg_param_set(const char *path, long v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%ld", v);
+	return cg_write_file(path, buf);
+}
+
 /* Wait for the module's page count to settle at zero (PTE references of
  * exited children go away asynchronously only in the sense of wait()).
  */

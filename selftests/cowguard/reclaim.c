@@ -9,38 +9,7 @@
 #include "kselftest_harness.h"
 
 #define BAND_VAL	(1ULL << 60)
-#define PARAM(name)	"/sys/module/cowguard/parameters/" name
-
-static long read_param(const char *path)
-{
-	char buf[32] = "";
-	int fd = open(path, O_RDONLY), n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 ? atol(buf) : -1;
-}
-
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (int)strlen(val) ? 0 : -EIO;
-}
-
-static int set_param(const char *path, long v)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%ld", v);
-	return write_file(path, buf);
-}
+#define PARAM(name)	CG_PARAM(name)
 
 /* n pages, words 0 and 2 of every page marked and holding BAND_VAL. */
 static uint64_t *map_registered(int fd, size_t n, unsigned int budget,
@@ -91,14 +60,14 @@ FIXTURE_SETUP(reclaim)
 {
 	self->fd = cg_open();
 	ASSERT_LE(0, self->fd);
-	self->interval = read_param(PARAM("reclaim_interval_ms"));
+	self->interval = cg_param_read(PARAM("reclaim_interval_ms"));
 	ASSERT_LE(0, self->interval);
-	ASSERT_EQ(0, set_param(PARAM("reclaim_interval_ms"), 0));
+	ASSERT_EQ(0, cg_param_set(PARAM("reclaim_interval_ms"), 0));
 }
 
 FIXTURE_TEARDOWN(reclaim)
 {
-	set_param(PARAM("reclaim_interval_ms"), self->interval);
+	cg_param_set(PARAM("reclaim_interval_ms"), self->interval);
 	close(self->fd);
 }
 
@@ -136,10 +105,10 @@ TEST_F(reclaim, scanner_reclaims_only_refcount_shadows)
 	ASSERT_EQ(3, st.shadow_pages);
 	ASSERT_EQ(BAND_VAL + 1, a[0]);
 
-	ASSERT_EQ(0, set_param(PARAM("reclaim_interval_ms"), 20));
+	ASSERT_EQ(0, cg_param_set(PARAM("reclaim_interval_ms"), 20));
 	EXPECT_EQ(1, wait_reclaimed(self->fd, (void *)p, 1));
 	usleep(300000);			/* more passes change nothing more */
-	ASSERT_EQ(0, set_param(PARAM("reclaim_interval_ms"), 0));
+	ASSERT_EQ(0, cg_param_set(PARAM("reclaim_interval_ms"), 0));
 	st = stats_of(self->fd, (void *)p);
 	EXPECT_EQ(1, st.reclaimed);
 	EXPECT_EQ(2, st.shadow_pages);
@@ -160,9 +129,9 @@ TEST_F(reclaim, scanner_reclaims_only_refcount_shadows)
 	EXPECT_EQ(BAND_VAL + 1, a[0]);
 
 	/* Churn backs the page off, but once quiet it is given back again. */
-	ASSERT_EQ(0, set_param(PARAM("reclaim_interval_ms"), 20));
+	ASSERT_EQ(0, cg_param_set(PARAM("reclaim_interval_ms"), 20));
 	EXPECT_EQ(2, wait_reclaimed(self->fd, (void *)p, 2));
-	ASSERT_EQ(0, set_param(PARAM("reclaim_interval_ms"), 0));
+	ASSERT_EQ(0, cg_param_set(PARAM("reclaim_interval_ms"), 0));
 	EXPECT_EQ(BAND_VAL, a[0]);
 	EXPECT_EQ(2, stats_of(self->fd, (void *)p).shadow_pages);
 }
@@ -176,7 +145,7 @@ TEST_F(reclaim, written_shadows_are_kept_until_quiet)
 	ASSERT_NE(NULL, p);
 	incq(p);
 	incq(p);			/* shadow */
-	ASSERT_EQ(0, set_param(PARAM("reclaim_interval_ms"), 100));
+	ASSERT_EQ(0, cg_param_set(PARAM("reclaim_interval_ms"), 100));
 	/* Written more often than the scanner's period: never given back. */
 	for (i = 0; i < 40; i++) {
 		incq(p);
@@ -202,7 +171,7 @@ TEST_F(reclaim, fork_during_reclaim_stays_exact)
 	int round, i;
 
 	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, set_param(PARAM("reclaim_interval_ms"), 1));
+	ASSERT_EQ(0, cg_param_set(PARAM("reclaim_interval_ms"), 1));
 	for (round = 0; round < 40; round++) {
 		pid_t pid;
 
@@ -256,7 +225,7 @@ TEST_F(reclaim, shrinker_gives_back_under_memory_pressure)
 	/* Reclaim on the root memory cgroup runs every shrinker. */
 	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK))
 		ASSERT_EQ(0, mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL));
-	write_file("/sys/fs/cgroup/memory.reclaim", "64M");
+	cg_write_file("/sys/fs/cgroup/memory.reclaim", "64M");
 	st = stats_of(self->fd, (void *)p);
 	EXPECT_EQ(63, st.reclaimed);
 	EXPECT_EQ(1, st.shadow_pages);
@@ -264,7 +233,7 @@ TEST_F(reclaim, shrinker_gives_back_under_memory_pressure)
 
 	/* drop_caches drops slab objects the same way. */
 	make_refcount_shadows(q, 64);
-	ASSERT_EQ(0, write_file("/proc/sys/vm/drop_caches", "2"));
+	ASSERT_EQ(0, cg_write_file("/proc/sys/vm/drop_caches", "2"));
 	st = stats_of(self->fd, (void *)q);
 	EXPECT_EQ(64, st.reg_reclaimed);
 	EXPECT_EQ(0, st.reg_shadow_pages);
@@ -279,7 +248,7 @@ TEST_F(reclaim, shrinker_gives_back_under_memory_pressure)
 TEST_F_TIMEOUT(reclaim, shrinker_runs_when_memory_runs_low, 300)
 {
 	volatile uint64_t *p = map_registered(self->fd, 64, 1, COWGUARD_REFILL_NEVER);
-	long before, old_min = read_param("/proc/sys/vm/min_free_kbytes");
+	long before, old_min = cg_param_read("/proc/sys/vm/min_free_kbytes");
 	const long min_kb = 128 << 10, chunk = 4 << 20;
 	pid_t pid;
 
@@ -287,7 +256,7 @@ TEST_F_TIMEOUT(reclaim, shrinker_runs_when_memory_runs_low, 300)
 	ASSERT_LT(0, old_min);
 	make_refcount_shadows(p, 64);
 	before = cg_live_pages();
-	ASSERT_EQ(0, set_param("/proc/sys/vm/min_free_kbytes", min_kb));
+	ASSERT_EQ(0, cg_param_set("/proc/sys/vm/min_free_kbytes", min_kb));
 	pid = fork();
 	if (!pid) {
 		long total = 0;
@@ -305,7 +274,7 @@ TEST_F_TIMEOUT(reclaim, shrinker_runs_when_memory_runs_low, 300)
 		_exit(0);
 	}
 	EXPECT_EQ(0, cg_wait(pid));
-	set_param("/proc/sys/vm/min_free_kbytes", old_min);
+	cg_param_set("/proc/sys/vm/min_free_kbytes", old_min);
 	TH_LOG("module pages %ld -> %ld", before, cg_live_pages());
 	EXPECT_LT(0, stats_of(self->fd, (void *)p).reclaimed);
 }

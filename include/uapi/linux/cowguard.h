@@ -45,6 +45,14 @@
  *			every trap_refill_ms milliseconds, up to trap_budget,
  *			so a page written now and then stays shared; 0 takes
  *			the module default, COWGUARD_REFILL_NEVER never refills.
+ *	shadow_cap	the most shadows the trap budget may make per process
+ *			(pages it holds at once); past it, refcount-only writes
+ *			are emulated whatever the budget, so a long-lived
+ *			process's copies stay bounded. 0 takes the module
+ *			default (shadow_cap_pct of the registration's pages,
+ *			at least 256),
+ *			COWGUARD_SHADOW_CAP_NONE sets no cap. Threads that
+ *			fault at the same moment may each pass it by one.
  *	id		out: the registration's id (stable for its lifetime).
  *
  *	Errors:
@@ -114,11 +122,12 @@ struct cowguard_register {
 	__u32 trap_budget;
 	__u64 id;
 	__u32 trap_refill_ms;
-	__u32 reserved32;
+	__u32 shadow_cap;
 	__u64 reserved[3];
 };
 
 #define COWGUARD_REFILL_NEVER	0xffffffffU
+#define COWGUARD_SHADOW_CAP_NONE	0xffffffffU
 
 #define COWGUARD_REGISTER_SIZE_VER0	104
 
@@ -174,7 +183,10 @@ struct cowguard_stats {
 	__u64 reclaimed;	/* its shadows given back for the golden page */
 	__u64 reshadowed;	/* of those, pages copied again after reclaim */
 	__u64 reg_reclaimed;	/* all processes of the registration */
-	__u64 reserved[5];
+	/* The shadow cap (struct cowguard_register.shadow_cap). */
+	__u64 budget_shadow_pages;	/* its shadows the budget made, held now */
+	__u64 capped;		/* writes emulated past the budget: cap reached */
+	__u64 reserved[3];
 };
 
 #define COWGUARD_STATS_SIZE_VER0	264
@@ -277,6 +289,8 @@ struct cowguard_stats {
  *	COWGUARD_VIEW_A_RESHADOWED: NLA_U64, reclaimed pages copied again
  *	COWGUARD_VIEW_A_REFUSED: NLA_NESTED
  *		reason + 1: NLA_U64, for each enum cowguard_refuse_reason
+ *	COWGUARD_VIEW_A_BUDGET_SHADOW_PAGES: NLA_U64, budget shadows held now
+ *	COWGUARD_VIEW_A_CAPPED: NLA_U64, emulated past the budget (cap)
  *
  *	The figures are those COWGUARD_IOC_STATS returns to the process.
  *
@@ -405,6 +419,8 @@ enum cowguard_view_attr {
 	COWGUARD_VIEW_A_RECLAIMED,
 	COWGUARD_VIEW_A_RESHADOWED,
 	COWGUARD_VIEW_A_REFUSED,
+	COWGUARD_VIEW_A_BUDGET_SHADOW_PAGES,
+	COWGUARD_VIEW_A_CAPPED,
 	__COWGUARD_VIEW_A_MAX
 };
 
