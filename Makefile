@@ -10,7 +10,9 @@ DESTDIR ?=
 VM_MEM ?= 4096
 VM_CPUS ?= 2
 CMD ?=
-export KDIR VM_MEM VM_CPUS
+# KDIR is not exported: the headers it names may be installed by this very
+# run (scripts/setup), and a value fixed before that would be empty.
+export VM_MEM VM_CPUS
 
 SETUP := scripts/setup
 KTREE := build/linux-source-6.1/.stamp
@@ -20,9 +22,13 @@ all: module userspace selftests
 setup:
 	@$(SETUP) build vm test demo
 
-# Kbuild in one tree is not safe to run twice at once: serialise.
-module:
+# A prerequisite, not a recipe line: make expands a whole recipe (KDIR
+# with it) before running its first line.
+setup-build:
 	@$(SETUP) build
+
+# Kbuild in one tree is not safe to run twice at once: serialise.
+module: setup-build
 	@mkdir -p build
 	flock build/.module.lock $(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
@@ -170,4 +176,4 @@ clean:
 	$(MAKE) -C userspace/lib clean
 	rm -rf build
 
-.PHONY: all setup module userspace selftests host-test vm-test runner-test python-test test style vm-deps vm vmrun-test bench-micro demo demo-long install uninstall dkms-source dkms-test install-test cli-test clean
+.PHONY: all setup setup-build module userspace selftests host-test vm-test runner-test python-test test style vm-deps vm vmrun-test bench-micro demo demo-long install uninstall dkms-source dkms-test install-test cli-test clean
