@@ -108,6 +108,7 @@ struct cg_page_state {
  * @state: per page, the trap budget and reclaim state.
  * @nr_shadows: shadow entries in @pages.
  * @nr_budget_shadows: of those, the ones with CG_PAGE_BUDGET.
+ * @nr_exclusive: of those, the ones with CG_EXCLUSIVE.
  * @reclaim_cursor: the page the reclaim scanner looks at next.
  * @mapped_pages: pages of the region this mm maps (changed under mmap_lock).
  * @node: entry in the region's list of views.
@@ -132,6 +133,7 @@ struct cg_view {
 	struct cg_page_state *state;
 	unsigned long nr_shadows;
 	unsigned long nr_budget_shadows;
+	unsigned long nr_exclusive;
 	unsigned long reclaim_cursor;
 	unsigned long mapped_pages;
 	struct list_head node;

@@ -86,6 +86,7 @@ static vm_fault_t cg_make_shadow(struct cg_view *view, struct vm_fault *vmf,
 		struct cg_page_state *ps = &view->state[vmf->pgoff];
 
 		view->pages[vmf->pgoff] = (unsigned long)copy | CG_EXCLUSIVE;
+		view->nr_exclusive++;	/* @entry was golden or shared */
 		if (!entry) {
 			view->nr_shadows++;
 			atomic64_inc(&cg_shadow_pages);

@@ -436,7 +436,9 @@ static int cg_fill_view(struct sk_buff *skb, struct netlink_callback *cb,
 	    nla_put_u64_64bit(skb, COWGUARD_VIEW_A_BUDGET_SHADOW_PAGES,
 			      st.budget_shadow_pages, COWGUARD_VIEW_A_PAD) ||
 	    nla_put_u64_64bit(skb, COWGUARD_VIEW_A_CAPPED, st.capped,
-			      COWGUARD_VIEW_A_PAD)) {
+			      COWGUARD_VIEW_A_PAD) ||
+	    nla_put_u64_64bit(skb, COWGUARD_VIEW_A_EXCLUSIVE_SHADOW_PAGES,
+			      st.exclusive_shadow_pages, COWGUARD_VIEW_A_PAD)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}

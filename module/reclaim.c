@@ -137,6 +137,8 @@ static bool cg_reclaim_page(struct cg_view *view, unsigned long idx, bool at_onc
 	    cg_only_refcounts_differ(view->region, page, idx)) {
 		view->pages[idx] = 0;
 		view->nr_shadows--;
+		if (entry & CG_EXCLUSIVE)
+			view->nr_exclusive--;
 		if (ps->flags & CG_PAGE_BUDGET)
 			view->nr_budget_shadows--;
 		ps->flags = (ps->flags & CG_PAGE_LEVEL) | CG_PAGE_RECLAIMED;

@@ -28,6 +28,7 @@ void cg_stats_add_view(struct cowguard_stats *st, struct cg_view *view)
 	st->reshadowed += atomic64_read(&view->reshadowed);
 	st->budget_shadow_pages += READ_ONCE(view->nr_budget_shadows);
 	st->capped += atomic64_read(&view->capped);
+	st->exclusive_shadow_pages += READ_ONCE(view->nr_exclusive);
 }
 
 static bool cg_region_contains(struct cg_region *region, u64 addr)

@@ -164,6 +164,7 @@ struct cg_view *cg_view_fork(struct cg_view *parent, struct mm_struct *mm)
 			copy_highpage(copy, page);
 			child->pages[i] = (unsigned long)copy | CG_EXCLUSIVE;
 			child->nr_shadows++;
+			child->nr_exclusive++;
 			atomic64_inc(&cg_shadow_pages);
 			continue;
 		}
@@ -181,8 +182,10 @@ struct cg_view *cg_view_fork(struct cg_view *parent, struct mm_struct *mm)
 	 */
 	spin_lock(&parent->lock);
 	for (i = 0; i < region->npages; i++)
-		if (test_bit(i, was_excl))
+		if (test_bit(i, was_excl)) {
 			parent->pages[i] &= ~CG_EXCLUSIVE;
+			parent->nr_exclusive--;
+		}
 	spin_unlock(&parent->lock);
 	cg_view_revoke_shared(parent, was_excl);
 	bitmap_free(was_excl);

@@ -81,8 +81,7 @@ def smaps(pid):
     A golden page that only one process happens to map counts as private
     in smaps although it is the shared copy, so the demo's private figure
     takes the USS outside cowguard's mappings plus the worker's own shadow
-    pages: the module's count less those inherited from the master
-    (runner.worker_figures)."""
+    pages (runner.private_kb)."""
     m = {}
     with open("/proc/%d/smaps_rollup" % pid) as f:
         for line in f:

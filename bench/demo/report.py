@@ -130,12 +130,10 @@ def render(results):
     add("")
     add("Means per worker after the measured phase. private/worker: USS (smaps_rollup "
         "Private_Clean + Private_Dirty)")
-    add("outside cowguard's mappings plus the worker's own shadow pages: the module's "
-        "count less the shadows it")
-    add("inherited from its master at fork, which stay shared (the module cannot say "
-        "which inherited shadow a worker")
-    add("later copied or gave back, so this may undercount by at most those pages; "
-        "a golden page mapped by one")
+    add("outside cowguard's mappings plus the worker's own shadow pages (the module's "
+        "exclusive_shadow_pages:")
+    add("shadows it copied itself; those inherited from its master at fork stay shared "
+        "until written); a golden page mapped by one")
     add("process only counts as private in smaps, yet it is the shared copy); workers "
         "total: drop of the guest's MemAvailable")
     add("while the mode ran, from just before the fork; emulated/s, shadow faults/s: "

@@ -156,7 +156,7 @@ def render_run(run, w, cfg, results, add):
                      num(s.get("budget_shadow_pages"), "%.0f")))
         inh = r["samples"][-1].get("inherited_shadows")
         add("  %-16s %s shadows per worker inherited from the master at fork "
-            "(left out of private memory*)" % ("", num(inh, "%.0f")))
+            "(shared: not in private memory*)" % ("", num(inh, "%.0f")))
 
     for v in verdicts(results):
         if v["python"] == run["python"] and v["workload"] == w:
@@ -196,12 +196,10 @@ def render(results):
     add("")
     add("* Private memory: USS (smaps_rollup Private_Clean + Private_Dirty) outside "
         "cowguard's mappings, plus the")
-    add("  worker's own shadow pages: the module's count less those inherited from the "
-        "master at fork, which stay")
-    add("  shared. The module does not say which inherited shadow a worker later copied "
-        "or had reclaimed, so the")
-    add("  figure may undercount by at most the inherited shadows shown above. Golden "
-        "pages are shared by design.")
+    add("  worker's own shadow pages (the module's exclusive_shadow_pages: shadows it "
+        "copied itself; those")
+    add("  inherited from the master at fork, shown above, stay shared until written). "
+        "Golden pages are shared by design.")
     add("traps/s: refcount-only writes emulated and dropped; capped/s: of those, "
         "emulated past an empty budget")
     add("because the worker held its shadow cap; of budget: shadows per worker the "

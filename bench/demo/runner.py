@@ -63,14 +63,15 @@ def wait_for(what, cond, timeout, alive=None):
 
 def private_kb(smaps_kb, stats, inherited):
     """A worker's private memory: USS outside cowguard's mappings plus its
-    own shadow pages. Golden pages are shared by design; the shadows it
-    inherited from its master at fork are shared with the master (and its
-    siblings), so they are left out. The module counts shadows, not which
-    of them are still shared: an inherited shadow the worker copied later
-    (its own now) or that the scanner gave back makes this a slight
-    undercount, by at most the inherited pages."""
+    own shadow pages (the module's exclusive_shadow_pages). Golden pages
+    are shared by design; the shadows it inherited from its master at fork
+    are shared with the master (and its siblings) until it writes them, so
+    they are left out. Without that figure (an older module), the shadows
+    less those inherited, which may undercount by the inherited pages."""
     st = stats if stats and "error" not in stats else {}
-    own = max(0, st.get("shadow_pages", 0) - inherited)
+    own = st.get("exclusive_shadow_pages")
+    if own is None:
+        own = max(0, st.get("shadow_pages", 0) - inherited)
     return smaps_kb["USS"] - smaps_kb["cowguard"]["USS"] + own * PAGE_KB
 
 

@@ -70,6 +70,11 @@ static int write_stats(const char *dir, int fd, const void *start)
 	fprintf(f, "budget_shadows %" PRIu64 "\n", (uint64_t)st.budget_shadows);
 	fprintf(f, "reclaimed %" PRIu64 "\n", (uint64_t)st.reclaimed);
 	fprintf(f, "reshadowed %" PRIu64 "\n", (uint64_t)st.reshadowed);
+	fprintf(f, "budget_shadow_pages %" PRIu64 "\n",
+		(uint64_t)st.budget_shadow_pages);
+	fprintf(f, "capped %" PRIu64 "\n", (uint64_t)st.capped);
+	fprintf(f, "exclusive_shadow_pages %" PRIu64 "\n",
+		(uint64_t)st.exclusive_shadow_pages);
 	for (i = 0; i < __COWGUARD_REFUSE_MAX; i++)
 		fprintf(f, "refused.%d %" PRIu64 "\n", i, (uint64_t)st.refused[i]);
 	fprintf(f, "reg_id %" PRIu64 "\n", (uint64_t)st.reg_id);

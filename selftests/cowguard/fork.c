@@ -2,7 +2,8 @@
 /*
  * Fork semantics: a child sees its parent's current view, shadows included,
  * at any depth; after the fork each side's writes are its own; threads
- * writing one page at once lose nothing.
+ * writing one page at once lose nothing; a shadow counts as exclusive
+ * (private) only while no other process shares it.
  */
 #include <pthread.h>
 
@@ -62,6 +63,49 @@ TEST_F(fork, child_sees_parent_view_then_diverges)
 	EXPECT_EQ('Q', p[0]);
 	EXPECT_EQ(1, p[1]);
 	EXPECT_EQ(2, p[PG]);
+}
+
+/* Shadows shared at fork are private to neither side until it writes. */
+TEST_F(fork, exclusive_shadows_are_the_ones_copied_since_fork)
+{
+	struct cowguard_stats st;
+	char *p = self->p;
+	int done[2];
+	pid_t pid;
+	char c;
+
+	p[0] = 'a';
+	p[PG] = 'b';
+	p[2 * PG] = 'c';
+	ASSERT_EQ(0, cg_stats(self->fd, p, &st));
+	EXPECT_EQ(3, st.shadow_pages);
+	EXPECT_EQ(3, st.exclusive_shadow_pages);
+	ASSERT_EQ(0, pipe(done));
+	pid = fork();
+	if (!pid) {
+		struct cowguard_stats cs;
+
+		if (cg_stats(self->fd, p, &cs) || cs.shadow_pages != 3 ||
+		    cs.exclusive_shadow_pages)
+			_exit(1);
+		p[1] = 'x';		/* copies the shared shadow */
+		p[3 * PG] = 'y';	/* copies a golden page */
+		if (cg_stats(self->fd, p, &cs) || cs.shadow_pages != 4 ||
+		    cs.exclusive_shadow_pages != 2)
+			_exit(2);
+		_exit(write(done[1], "x", 1) == 1 ? 0 : 3);
+	}
+	ASSERT_EQ(1, read(done[0], &c, 1));
+	ASSERT_EQ(0, cg_stats(self->fd, p, &st));
+	EXPECT_EQ(3, st.shadow_pages);
+	EXPECT_EQ(0, st.exclusive_shadow_pages);
+	p[PG + 1] = 'z';
+	ASSERT_EQ(0, cg_stats(self->fd, p, &st));
+	EXPECT_EQ(1, st.exclusive_shadow_pages);
+	EXPECT_EQ(0, cg_wait(pid));
+	EXPECT_EQ('a', p[0]);
+	EXPECT_EQ(1, p[1]);
+	EXPECT_EQ(4, p[3 * PG]);
 }
 
 TEST_F(fork, later_child_sees_later_changes)

@@ -426,6 +426,11 @@ static int parse_view(void *arg, struct nlmsghdr *hdr)
 		.budget_shadows = get_u64(tb[COWGUARD_VIEW_A_BUDGET_SHADOWS]),
 		.reclaimed = get_u64(tb[COWGUARD_VIEW_A_RECLAIMED]),
 		.reshadowed = get_u64(tb[COWGUARD_VIEW_A_RESHADOWED]),
+		.budget_shadow_pages =
+			get_u64(tb[COWGUARD_VIEW_A_BUDGET_SHADOW_PAGES]),
+		.capped = get_u64(tb[COWGUARD_VIEW_A_CAPPED]),
+		.exclusive_shadow_pages =
+			get_u64(tb[COWGUARD_VIEW_A_EXCLUSIVE_SHADOW_PAGES]),
 	};
 
 	get_refused(v.refused, tb[COWGUARD_VIEW_A_REFUSED]);

@@ -36,6 +36,7 @@ struct cg_view_info {
 	uint32_t pid;
 	uint64_t mapped_pages, shadow_pages, read_faults, shadow_faults;
 	uint64_t write_faults, emulated, budget_shadows, reclaimed, reshadowed;
+	uint64_t budget_shadow_pages, capped, exclusive_shadow_pages;
 	uint64_t refused[__COWGUARD_REFUSE_MAX];
 };
 

@@ -39,6 +39,9 @@ static void add_view(struct cg_view_info *sum, const struct cg_view_info *v)
 	sum->budget_shadows += v->budget_shadows;
 	sum->reclaimed += v->reclaimed;
 	sum->reshadowed += v->reshadowed;
+	sum->budget_shadow_pages += v->budget_shadow_pages;
+	sum->capped += v->capped;
+	sum->exclusive_shadow_pages += v->exclusive_shadow_pages;
 	for (i = 0; i < __COWGUARD_REFUSE_MAX; i++)
 		sum->refused[i] += v->refused[i];
 }
@@ -96,6 +99,9 @@ static void json_view_fields(struct json *j, const struct cg_view_info *v)
 	json_u64(j, "budget_shadows", v->budget_shadows);
 	json_u64(j, "reclaimed", v->reclaimed);
 	json_u64(j, "reshadowed", v->reshadowed);
+	json_u64(j, "budget_shadow_pages", v->budget_shadow_pages);
+	json_u64(j, "capped", v->capped);
+	json_u64(j, "exclusive_shadow_pages", v->exclusive_shadow_pages);
 	cli_json_refused(j, v->refused);
 }
 

@@ -186,7 +186,12 @@ struct cowguard_stats {
 	/* The shadow cap (struct cowguard_register.shadow_cap). */
 	__u64 budget_shadow_pages;	/* its shadows the budget made, held now */
 	__u64 capped;		/* writes emulated past the budget: cap reached */
-	__u64 reserved[3];
+	/* Of shadow_pages, those it copied itself and shares with no other
+	 * process: its private memory here (the rest came from its parent at
+	 * fork and stay shared until written).
+	 */
+	__u64 exclusive_shadow_pages;
+	__u64 reserved[2];
 };
 
 #define COWGUARD_STATS_SIZE_VER0	264
@@ -291,6 +296,8 @@ struct cowguard_stats {
  *		reason + 1: NLA_U64, for each enum cowguard_refuse_reason
  *	COWGUARD_VIEW_A_BUDGET_SHADOW_PAGES: NLA_U64, budget shadows held now
  *	COWGUARD_VIEW_A_CAPPED: NLA_U64, emulated past the budget (cap)
+ *	COWGUARD_VIEW_A_EXCLUSIVE_SHADOW_PAGES: NLA_U64, shadows shared with no
+ *		other process
  *
  *	The figures are those COWGUARD_IOC_STATS returns to the process.
  *
@@ -421,6 +428,7 @@ enum cowguard_view_attr {
 	COWGUARD_VIEW_A_REFUSED,
 	COWGUARD_VIEW_A_BUDGET_SHADOW_PAGES,
 	COWGUARD_VIEW_A_CAPPED,
+	COWGUARD_VIEW_A_EXCLUSIVE_SHADOW_PAGES,
 	__COWGUARD_VIEW_A_MAX
 };
 

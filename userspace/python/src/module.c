@@ -830,7 +830,8 @@ static PyObject *cg_stats(PyObject *self, PyObject *args, PyObject *kw)
 	if (F(mapped_pages) || F(shadow_pages) || F(read_faults) ||
 	    F(shadow_faults) || F(write_faults) || F(emulated) ||
 	    F(budget_shadows) || F(reclaimed) || F(reshadowed) ||
-	    F(budget_shadow_pages) || F(capped))
+	    F(budget_shadow_pages) || F(capped) ||
+	    F(exclusive_shadow_pages))
 		goto fail;
 	if (start && (F(reg_id) || F(reg_start) || F(reg_length) ||
 		      F(reg_golden_pages) || F(reg_shadow_pages) ||
