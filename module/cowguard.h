@@ -109,6 +109,7 @@ struct cg_page_state {
  * @nr_shadows: shadow entries in @pages.
  * @nr_budget_shadows: of those, the ones with CG_PAGE_BUDGET.
  * @nr_exclusive: of those, the ones with CG_EXCLUSIVE.
+ * @cap: its process's shadow cap (cap.c); NULL when it has none.
  * @reclaim_cursor: the page the reclaim scanner looks at next.
  * @mapped_pages: pages of the region this mm maps (changed under mmap_lock).
  * @node: entry in the region's list of views.
@@ -134,6 +135,7 @@ struct cg_view {
 	unsigned long nr_shadows;
 	unsigned long nr_budget_shadows;
 	unsigned long nr_exclusive;
+	struct cg_cap *cap;
 	unsigned long reclaim_cursor;
 	unsigned long mapped_pages;
 	struct list_head node;
@@ -183,6 +185,12 @@ struct cg_view *cg_view_fork(struct cg_view *parent, struct mm_struct *mm);
 void cg_view_put(struct cg_view *view);
 struct page *cg_page_alloc(void);
 void cg_page_put(struct page *page);
+
+/* cap.c */
+int cg_cap_attach(struct cg_view *view);
+void cg_cap_detach(struct cg_view *view);
+void cg_cap_charge(struct cg_view *view, long delta);
+bool cg_cap_allows_copy(const struct cg_view *view);
 
 /* emulate.c */
 enum cg_emulate_result {

@@ -136,29 +136,11 @@ static enum cowguard_refuse_reason cg_check_emulate(struct cg_view *view,
  * the process; a hot page still becomes a shadow after one burst, so it
  * costs one copy instead of endless traps.
  *
- * The shadow cap bounds what the budget may copy: a process holding that
- * many budget shadows has its refcount writes emulated whatever the
- * budget. Without it a runtime with no hot/cold separation (CPython before
- * 3.12 mixes every object on pymalloc pages) sooner or later overdraws
- * most pages' buckets, and a worker that lives for days copies back most
- * of the heap. Over the cap the bucket keeps counting (into debt), so a
- * page that is still hot when reclaim frees room is the one that gets it.
- * Called with view->lock held.
+ * The shadow cap (cap.c) bounds what the budget may copy per process.
+ * Over the cap the bucket keeps counting (into debt), so a page that is
+ * still hot when reclaim frees room is the one that gets it. Called with
+ * view->lock held.
  */
-#define CG_SHADOW_CAP_MIN	256UL	/* pages: 1 MiB */
-
-static unsigned long cg_shadow_cap(const struct cg_region *region)
-{
-	unsigned int pct = READ_ONCE(cg_shadow_cap_pct);
-
-	if (region->shadow_cap == COWGUARD_SHADOW_CAP_NONE ||
-	    (!region->shadow_cap && !pct))
-		return ULONG_MAX;
-	if (region->shadow_cap)
-		return region->shadow_cap;
-	/* A small registration's hot pages are worth their few copies. */
-	return max(region->npages * pct / 100, CG_SHADOW_CAP_MIN);
-}
 
 static bool cg_take_budget(struct cg_view *view, unsigned long idx)
 {
@@ -180,7 +162,7 @@ static bool cg_take_budget(struct cg_view *view, unsigned long idx)
 		}
 	}
 	if (region->trap_budget < U16_MAX && ps->spent >= region->trap_budget) {
-		if (view->nr_budget_shadows < cg_shadow_cap(region))
+		if (cg_cap_allows_copy(view))
 			return false;
 		atomic64_inc(&view->capped);
 	}

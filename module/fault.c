@@ -97,6 +97,7 @@ static vm_fault_t cg_make_shadow(struct cg_view *view, struct vm_fault *vmf,
 		if (!entry && budget) {
 			ps->flags |= CG_PAGE_BUDGET;
 			view->nr_budget_shadows++;
+			cg_cap_charge(view, 1);
 		}
 		if (reshadowed && FIELD_GET(CG_PAGE_LEVEL, ps->flags) < CG_BACKOFF_MAX)
 			ps->flags += FIELD_PREP(CG_PAGE_LEVEL, 1);

@@ -139,8 +139,10 @@ static bool cg_reclaim_page(struct cg_view *view, unsigned long idx, bool at_onc
 		view->nr_shadows--;
 		if (entry & CG_EXCLUSIVE)
 			view->nr_exclusive--;
-		if (ps->flags & CG_PAGE_BUDGET)
+		if (ps->flags & CG_PAGE_BUDGET) {
 			view->nr_budget_shadows--;
+			cg_cap_charge(view, -1);
+		}
 		ps->flags = (ps->flags & CG_PAGE_LEVEL) | CG_PAGE_RECLAIMED;
 		take = true;
 	}

@@ -62,6 +62,14 @@ struct cg_view *cg_view_create(struct cg_region *region, struct mm_struct *mm)
 	view->region = region;
 	mmgrab(mm);
 	view->mm = mm;
+	if (cg_cap_attach(view)) {
+		mmdrop(mm);
+		cg_region_put(region);
+		kvfree(view->pages);
+		kvfree(view->state);
+		kfree(view);
+		return NULL;
+	}
 	mutex_lock(&region->lock);
 	/* Under the lock: the list stays in increasing id order. */
 	view->id = atomic64_inc_return(&cg_next_view_id) - 1;
@@ -83,6 +91,7 @@ static void cg_view_release(struct kref *kref)
 		if (view->pages[i])
 			cg_page_put(cg_entry_page(view->pages[i]));
 	atomic64_sub(view->nr_shadows, &cg_shadow_pages);
+	cg_cap_detach(view);
 	kvfree(view->pages);
 	kvfree(view->state);
 	mmdrop(view->mm);

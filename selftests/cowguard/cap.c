@@ -2,8 +2,9 @@
 /*
  * The shadow cap: a process holds at most so many shadows made because the
  * trap budget ran out; past it refcount-only writes are emulated whatever
- * the budget. Other writes always get their shadow, reclaim makes room,
- * and a forked child starts with none of its own.
+ * the budget. The cap is the process's, over all of its registrations.
+ * Other writes always get their shadow, reclaim makes room, and a forked
+ * child starts with none of its own.
  */
 #include "cg_test.h"
 #include "kselftest_harness.h"
@@ -143,6 +144,55 @@ TEST_F(cap, reclaim_makes_room_for_the_hottest_page)
 	EXPECT_EQ(2, st.shadow_pages);
 	EXPECT_EQ(1, st.budget_shadow_pages);
 	EXPECT_EQ(BAND_VAL + 5, p[30 * WORDS]);
+}
+
+TEST_F(cap, one_cap_over_all_registrations_of_a_process)
+{
+	volatile uint64_t *a = map_capped(self->fd, 64, 8);
+	volatile uint64_t *b = map_capped(self->fd, 64, 8);
+	struct cowguard_stats st;
+
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	/* Two caps of 8 make room for 16, wherever the hot pages are. */
+	hammer(a, 0, 64, 3);
+	EXPECT_EQ(16, stats_of(self->fd, a).budget_shadow_pages);
+	hammer(b, 0, 64, 3);
+	st = stats_of(self->fd, b);
+	EXPECT_EQ(0, st.budget_shadow_pages);
+	EXPECT_EQ(64, st.capped);
+	/* a leaves with its shadows and its share: 8 for b, in debt. */
+	ASSERT_EQ(0, cg_unregister(self->fd, (void *)a));
+	hammer(b, 0, 64, 1);
+	st = stats_of(self->fd, b);
+	EXPECT_EQ(8, st.budget_shadow_pages);
+	/* The three before were dropped; this one landed in the copy. */
+	EXPECT_EQ(BAND_VAL + 1, b[0]);
+	EXPECT_EQ(BAND_VAL, b[63 * WORDS]);
+}
+
+TEST_F(cap, the_percentage_is_of_all_registered_pages)
+{
+	volatile uint64_t *p[4];
+	struct cowguard_stats st;
+	int i;
+
+	/* 4 x 128 pages at 50%: one cap of 256 pages for the process, not
+	 * 4 x 256 (each registration's own minimum).
+	 */
+	ASSERT_EQ(0, cg_param_set(CG_PARAM("shadow_cap_pct"), 50));
+	for (i = 0; i < 4; i++) {
+		p[i] = map_capped(self->fd, 128, 0);
+		ASSERT_NE(NULL, p[i]);
+	}
+	for (i = 0; i < 4; i++)
+		hammer(p[i], 0, 128, 3);
+	ASSERT_EQ(0, cg_stats(self->fd, NULL, &st));
+	EXPECT_EQ(256, st.budget_shadow_pages);
+	EXPECT_EQ(256, st.capped);
+	EXPECT_EQ(256, st.shadow_pages);
+	EXPECT_EQ(128, stats_of(self->fd, p[1]).budget_shadow_pages);
+	EXPECT_EQ(0, stats_of(self->fd, p[2]).budget_shadow_pages);
 }
 
 TEST_F(cap, no_cap_and_the_module_default)
