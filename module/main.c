@@ -26,7 +26,7 @@ MODULE_PARM_DESC(trap_refill_ms, "One emulated write per page and process is giv
 
 unsigned int cg_shadow_cap_pct = 4;
 module_param_named(shadow_cap_pct, cg_shadow_cap_pct, uint, 0644);
-MODULE_PARM_DESC(shadow_cap_pct, "Most shadows the trap budget may make per process, % of a registration's pages, at least 256 (default 4; 0 no cap)");
+MODULE_PARM_DESC(shadow_cap_pct, "Most shadows the trap budget may make per process, % of its registered pages, at least 256 (default 4; 0 no cap)");
 
 unsigned int cg_reclaim_interval_ms = 5000;
 static int cg_set_reclaim_interval(const char *val, const struct kernel_param *kp)

@@ -45,14 +45,19 @@
  *			every trap_refill_ms milliseconds, up to trap_budget,
  *			so a page written now and then stays shared; 0 takes
  *			the module default, COWGUARD_REFILL_NEVER never refills.
- *	shadow_cap	the most shadows the trap budget may make per process
- *			(pages it holds at once); past it, refcount-only writes
- *			are emulated whatever the budget, so a long-lived
- *			process's copies stay bounded. 0 takes the module
- *			default (shadow_cap_pct of the registration's pages,
- *			at least 256),
- *			COWGUARD_SHADOW_CAP_NONE sets no cap. Threads that
- *			fault at the same moment may each pass it by one.
+ *	shadow_cap	this registration's share of its process's shadow cap,
+ *			in pages: the most shadows the trap budget may make
+ *			and a process may hold at once over all of its
+ *			registrations; past it, refcount-only writes are
+ *			emulated whatever the budget, so a long-lived
+ *			process's copies stay bounded. A process's cap is the
+ *			sum of its registrations' own shares plus
+ *			shadow_cap_pct of the pages of those that set 0 (that
+ *			part at least 256 pages; none when shadow_cap_pct is
+ *			0). COWGUARD_SHADOW_CAP_NONE: this registration is
+ *			not capped and does not count. A forked child has its
+ *			own cap. Threads that fault at the same moment may
+ *			each pass it by one.
  *	id		out: the registration's id (stable for its lifetime).
  *
  *	Errors:
