@@ -16,11 +16,15 @@
                 long run, longrun.py); protect() is the same
     cowguard-nocap  likewise, with the module's shadow cap off
                 (shadow_cap_pct=0) while this mode runs
+    cowguard-capN   likewise, with shadow_cap_pct=N (percent) while this
+                mode runs, to compare caps side by side; suffixes go after
+                a budget: cowguard:16-cap8
 
 setup() returns a JSON-able summary of what it did.
 """
 import gc
 import os
+import re
 import sys
 import time
 import warnings
@@ -31,6 +35,7 @@ SUFFIX_PARAMS = {
     "-noreclaim": {"reclaim_interval_ms": 0},
     "-nocap": {"shadow_cap_pct": 0},
 }
+CAP_SUFFIX = re.compile(r"-cap(\d+)$")
 
 
 def split_suffix(mode):
@@ -38,12 +43,19 @@ def split_suffix(mode):
     for suffix in SUFFIX_PARAMS:
         if mode.endswith(suffix):
             return mode[:-len(suffix)], suffix
+    m = CAP_SUFFIX.search(mode)
+    if m and 1 <= int(m.group(1)) <= 100:
+        return mode[:m.start()], m.group(0)
     return mode, ""
 
 
 def module_params(mode):
     """The module parameters this mode wants changed while it runs."""
-    return dict(SUFFIX_PARAMS.get(split_suffix(mode)[1], {}))
+    suffix = split_suffix(mode)[1]
+    m = CAP_SUFFIX.match(suffix)
+    if m:
+        return {"shadow_cap_pct": int(m.group(1))}
+    return dict(SUFFIX_PARAMS.get(suffix, {}))
 
 
 def reclaim_off(mode):
@@ -58,7 +70,7 @@ def parse(mode):
         raise ValueError("%s only goes with cowguard modes" % suffix)
     base, _, budget = mode.partition(":")
     if base not in MODES or (budget and base != "cowguard"):
-        raise ValueError("unknown mode %r (one of %s, cowguard:N, cowguard%s)"
+        raise ValueError("unknown mode %r (one of %s, cowguard:N, cowguard%s|-capN)"
                          % (mode, ", ".join(MODES), "|".join(SUFFIX_PARAMS)))
     return base, int(budget) if budget else None
 

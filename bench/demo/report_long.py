@@ -23,6 +23,8 @@ def title(mode):
     """Two header lines for a mode's column."""
     base, _, rest = mode.partition("-")
     if base.startswith("cowguard"):
+        if rest.startswith("cap") and rest[3:].isdigit():
+            return base, "cap %s%%" % rest[3:]
         return base, {"noreclaim": "reclaim off", "nocap": "cap off"}.get(rest, "reclaim on")
     return base, ""
 

@@ -383,7 +383,8 @@ if pid == 0:
                               "m": [m0, m1, m2], "regs": regs}).encode())
     os._exit(0)
 os.close(wfd)
-child = json.loads(os.read(rfd, 1 << 20).decode())
+with os.fdopen(rfd, "rb") as f:  # to EOF: one read stops at the pipe's 64 KiB
+    child = json.loads(f.read().decode())
 os.waitpid(pid, 0)
 child["registered_bytes"] = r["registered_bytes"]
 print(json.dumps(child))
