@@ -115,12 +115,14 @@ def run_group(w, mode_list, steps, params):
                 s.start()
             except Exception as e:
                 s.res["error"] = "%s: %s" % (type(e).__name__, e)
-        live = [s for s in sessions if "error" not in s.res]
-        for s in live:
+                continue
+            # Read right after its own warm-up: while the group's next modes
+            # start, its workers idle and the scanner gives their shadows back.
             s.res["reclaim_interval_ms"] = read_param("reclaim_interval_ms")
             s.res["shadow_cap_pct"] = read_param("shadow_cap_pct")
             s.res["samples"] = [sample(s, runner.snapshot(s.pids, s.outdir), 0, 0.0,
                                        time.time() - s.t0)]
+        live = [s for s in sessions if "error" not in s.res]
         for k in range(steps):
             for s in live:
                 if "error" in s.res:
