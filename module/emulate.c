@@ -141,7 +141,6 @@ static enum cowguard_refuse_reason cg_check_emulate(struct cg_view *view,
  * still hot when reclaim frees room is the one that gets it. Called with
  * view->lock held.
  */
-
 static bool cg_take_budget(struct cg_view *view, unsigned long idx)
 {
 	struct cg_region *region = view->region;

@@ -49,7 +49,10 @@ struct cg_view *cg_view_create(struct cg_region *region, struct mm_struct *mm)
 			       GFP_KERNEL_ACCOUNT);
 	view->state = kvcalloc(region->npages, sizeof(*view->state),
 			       GFP_KERNEL_ACCOUNT);
-	if (!view->pages || !view->state) {
+	view->region = region;
+	view->mm = mm;
+	/* The caller holds both region and mm for as long as this runs. */
+	if (!view->pages || !view->state || cg_cap_attach(view)) {
 		kvfree(view->pages);
 		kvfree(view->state);
 		kfree(view);
@@ -59,17 +62,7 @@ struct cg_view *cg_view_create(struct cg_region *region, struct mm_struct *mm)
 	spin_lock_init(&view->lock);
 	cg_sites_init(&view->sites);
 	kref_get(&region->kref);
-	view->region = region;
 	mmgrab(mm);
-	view->mm = mm;
-	if (cg_cap_attach(view)) {
-		mmdrop(mm);
-		cg_region_put(region);
-		kvfree(view->pages);
-		kvfree(view->state);
-		kfree(view);
-		return NULL;
-	}
 	mutex_lock(&region->lock);
 	/* Under the lock: the list stays in increasing id order. */
 	view->id = atomic64_inc_return(&cg_next_view_id) - 1;

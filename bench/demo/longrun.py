@@ -62,7 +62,7 @@ def sample(session, snap, work, seconds, wall):
         inherited = d.get("inherited_shadows") or 0
         workers.append({
             "pid": pid,
-            "private_kb": runner.private_kb(d["smaps_kb"], st, inherited),
+            "private_kb": runner.private_kb(d["smaps_kb"], st),
             "uss_kb": d["smaps_kb"]["USS"],
             "private_dirty_kb": d["smaps_kb"]["Private_Dirty"],
             "shadow_pages": st["shadow_pages"] if st else None,

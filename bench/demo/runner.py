@@ -61,17 +61,14 @@ def wait_for(what, cond, timeout, alive=None):
         time.sleep(0.1)
 
 
-def private_kb(smaps_kb, stats, inherited):
+def private_kb(smaps_kb, stats):
     """A worker's private memory: USS outside cowguard's mappings plus its
     own shadow pages (the module's exclusive_shadow_pages). Golden pages
     are shared by design; the shadows it inherited from its master at fork
     are shared with the master (and its siblings) until it writes them, so
-    they are left out. Without that figure (an older module), the shadows
-    less those inherited, which may undercount by the inherited pages."""
+    they are left out."""
     st = stats if stats and "error" not in stats else {}
-    own = st.get("exclusive_shadow_pages")
-    if own is None:
-        own = max(0, st.get("shadow_pages", 0) - inherited)
+    own = st.get("exclusive_shadow_pages", 0)
     return smaps_kb["USS"] - smaps_kb["cowguard"]["USS"] + own * PAGE_KB
 
 
@@ -92,7 +89,7 @@ def worker_figures(pids, before, after, seconds):
 
     for w in workers:
         w["inherited_shadows"] = after[w["pid"]].get("inherited_shadows") or 0
-        w["private_kb"] = private_kb(w["smaps_kb"], w["cowguard"], w["inherited_shadows"])
+        w["private_kb"] = private_kb(w["smaps_kb"], w["cowguard"])
 
     def mean(key):
         return sum(w["smaps_kb"][key] if key in w["smaps_kb"] else w[key]
