@@ -172,4 +172,39 @@ static inline long cg_meminfo_kb(const char *field)
 	return v;
 }
 
+#include <signal.h>
+
+/*
+ * Reclaim pressure for the race tests (kwrite.c, race.c): a sibling process
+ * that writes @val ("2": slab objects, which runs every shrinker) to
+ * drop_caches in a loop until killed. Return: its pid, or -1.
+ */
+static inline pid_t cg_dropper_start(const char *val)
+{
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	for (;;)
+		cg_write_file("/proc/sys/vm/drop_caches", val);
+}
+
+/* Stop a cg_dropper_start() process. */
+static inline void cg_dropper_stop(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+/* The seeded generator of the randomized tests (xorshift64). */
+static inline uint64_t cg_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
 #endif /* CG_TEST_H */
