@@ -58,17 +58,18 @@ static struct cg_cap *cg_cap_find(const struct mm_struct *mm)
 /**
  * cg_cap_attach() - make a new view count under its process's cap
  * @view: the view, not yet visible to faults
+ * @gfp: flags for the allocation
  *
  * Return: 0, or -ENOMEM.
  */
-int cg_cap_attach(struct cg_view *view)
+int cg_cap_attach(struct cg_view *view, gfp_t gfp)
 {
 	const struct cg_region *region = view->region;
 	struct cg_cap *cap, *fresh;
 
 	if (region->shadow_cap == COWGUARD_SHADOW_CAP_NONE)
 		return 0;
-	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL_ACCOUNT);
+	fresh = kzalloc(sizeof(*fresh), gfp);
 	if (!fresh)
 		return -ENOMEM;
 	spin_lock(&cg_caps_lock);

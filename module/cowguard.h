@@ -20,7 +20,13 @@
  * @id: stable id reported to userspace.
  * @start: user address the range was registered at.
  * @npages: pages in the range.
- * @golden: the golden pages, never written after registration.
+ * @golden: the golden pages, never written after registration; NULL for a
+ *	page that read as zeros, which @zero_page stands in for.
+ * @zero_page: the one zeroed page all of the region's zero pages map, so
+ *	registering untouched memory materialises nothing; NULL without one.
+ * @locked_pages: golden pages charged to @user and to @mm's pinned_vm.
+ * @user: the registering user, charged for @locked_pages (RLIMIT_MEMLOCK).
+ * @mm: the registering process's mm (grabbed), for its pinned_vm.
  * @slot_map: one bit per slot_width-byte word; NULL without a map.
  * @slot_width: 4 or 8; 0 without a map.
  * @band_low: lowest refcount value a dropped write may leave.
@@ -29,6 +35,7 @@
  * @trap_refill_ms: ms per emulated write given back; 0 for the module's.
  * @shadow_cap: most budget shadows per process; 0 for the module's.
  * @registrar: the task allowed to mmap the region's file (registration).
+ * @map_flags: VMA flags the segment being mapped by @registrar carries over.
  * @owner: the registering process (thread group), for reporting.
  * @lock: protects @views.
  * @views: the per-process views (struct cg_view.node).
@@ -43,6 +50,10 @@ struct cg_region {
 	unsigned long start;
 	unsigned long npages;
 	struct page **golden;
+	struct page *zero_page;
+	unsigned long locked_pages;
+	struct user_struct *user;
+	struct mm_struct *mm;
 	unsigned long *slot_map;
 	unsigned int slot_width;
 	u64 band_low;
@@ -51,6 +62,7 @@ struct cg_region {
 	u32 trap_refill_ms;
 	u32 shadow_cap;
 	struct task_struct *registrar;
+	unsigned long map_flags;
 	struct pid *owner;
 	struct mutex lock;	/* protects views; nests in cg_regions_lock */
 	struct list_head views;
@@ -180,14 +192,16 @@ long cg_ioctl_unregister(void __user *arg);
 void cg_region_put(struct cg_region *region);
 
 /* view.c */
-struct cg_view *cg_view_create(struct cg_region *region, struct mm_struct *mm);
+struct cg_view *cg_view_create(struct cg_region *region, struct mm_struct *mm,
+			       gfp_t gfp);
 struct cg_view *cg_view_fork(struct cg_view *parent, struct mm_struct *mm);
 void cg_view_put(struct cg_view *view);
-struct page *cg_page_alloc(void);
+struct page *cg_view_get_page(struct cg_view *view, unsigned long idx);
+struct page *cg_page_alloc(struct mm_struct *mm, gfp_t gfp);
 void cg_page_put(struct page *page);
 
 /* cap.c */
-int cg_cap_attach(struct cg_view *view);
+int cg_cap_attach(struct cg_view *view, gfp_t gfp);
 void cg_cap_detach(struct cg_view *view);
 void cg_cap_charge(struct cg_view *view, long delta);
 bool cg_cap_allows_copy(const struct cg_view *view);
@@ -232,11 +246,18 @@ static inline struct page *cg_entry_page(unsigned long entry)
 	return (struct page *)(entry & ~CG_EXCLUSIVE);
 }
 
+/* The golden page at @idx of @region. */
+static inline struct page *cg_golden_page(const struct cg_region *region,
+					  unsigned long idx)
+{
+	return region->golden[idx] ?: region->zero_page;
+}
+
 /* The page a view maps at @idx, given its entry there. */
 static inline struct page *cg_view_page(struct cg_view *view,
 					unsigned long entry, unsigned long idx)
 {
-	return entry ? cg_entry_page(entry) : view->region->golden[idx];
+	return entry ? cg_entry_page(entry) : cg_golden_page(view->region, idx);
 }
 
 #endif /* _COWGUARD_H */

@@ -35,18 +35,6 @@ static struct cg_view *cg_vma_view(struct vm_fault *vmf)
 	return view;
 }
 
-/* The page this view maps at @idx, with a reference. */
-static struct page *cg_view_get_page(struct cg_view *view, unsigned long idx)
-{
-	struct page *page;
-
-	spin_lock(&view->lock);
-	page = cg_view_page(view, view->pages[idx], idx);
-	get_page(page);
-	spin_unlock(&view->lock);
-	return page;
-}
-
 static vm_fault_t cg_fault(struct vm_fault *vmf)
 {
 	struct cg_view *view = cg_vma_view(vmf);
@@ -75,7 +63,7 @@ static vm_fault_t cg_make_shadow(struct cg_view *view, struct vm_fault *vmf,
 	struct page *copy;
 	bool installed = false, reshadowed = false;
 
-	copy = cg_page_alloc();
+	copy = cg_page_alloc(view->mm, 0);
 	if (!copy)
 		return VM_FAULT_OOM;
 	/* @old is mapped read-only everywhere: it cannot change under us. */
@@ -184,15 +172,8 @@ static void cg_vma_open(struct vm_area_struct *vma)
 	}
 	mutex_unlock(&view->region->lock);
 	if (!child)
-		child = cg_view_fork(view, vma->vm_mm);
-	/* ->open() cannot fail: without a view the child gets SIGBUS on
-	 * access instead of memory that is silently different.
-	 */
-	if (child)
-		child->mapped_pages += vma_pages(vma);
-	else
-		pr_warn_ratelimited("out of memory forking a view: pid %d gets SIGBUS in %#lx-%#lx\n",
-				    current->pid, vma->vm_start, vma->vm_end);
+		child = cg_view_fork(view, vma->vm_mm);	/* cannot fail */
+	child->mapped_pages += vma_pages(vma);
 	vma->vm_private_data = child;
 }
 
@@ -219,8 +200,10 @@ static int cg_mremap(struct vm_area_struct *vma)
 
 static const char *cg_vma_name(struct vm_area_struct *vma)
 {
-	/* Also makes the VMA always dumped in core files. */
-	return "[cowguard]";
+	/* A name makes the VMA always dumped in core files (a shared file
+	 * mapping is not, by default), but MADV_DONTDUMP must still win.
+	 */
+	return vma->vm_flags & VM_DONTDUMP ? NULL : "[cowguard]";
 }
 
 const struct vm_operations_struct cg_vm_ops = {

@@ -9,24 +9,40 @@
  * what emulation would have done with those writes, so the shadow can be
  * freed. Any other difference keeps the shadow.
  *
- * Only a shadow that cannot change while it is compared is given back:
+ * Only a shadow nobody can write while it is compared is given back, and
+ * only once nobody but the view holds it, so no write can land in it
+ * after it is freed:
  *
- * - a shadow shared with another process is never mapped writable;
- * - an exclusive shadow is first "probed": CG_PAGE_PROBED is set and its
- *   mappings are zapped, so the next write faults in ->page_mkwrite, which
- *   clears the flag before the PTE can become writable again. A later pass
- *   that still finds the flag knows the page was not written since, and is
- *   not mapped writable; the comparison and the swap to the golden page
- *   happen together under view->lock, which ->page_mkwrite also takes.
+ * - an exclusive shadow's mappings in the view's mm are zapped first (with
+ *   the TLB flush): any later access faults, and a fault takes its page
+ *   reference under view->lock. Under that lock the page is then frozen
+ *   at exactly the view's own reference, page_ref_freeze(page, 1). Any
+ *   other reference fails the freeze and the shadow stays: a racing
+ *   fault, a FOLL_PIN, and the plain FOLL_GET references of O_DIRECT,
+ *   AIO, io_uring, 9p zero-copy, /proc/PID/mem and ptrace, which write
+ *   the page later without a PTE (page_maybe_dma_pinned(), used before,
+ *   sees FOLL_PIN only). While it is frozen nobody can take a reference
+ *   (GUP-fast's try-get fails on 0, our faults wait for the lock), so the
+ *   comparison and the swap to the golden page see the final bytes;
+ * - a shadow shared with other views is mapped writable nowhere, and fork
+ *   gives a child its own copy of any shadow someone else holds (view.c),
+ *   so it has no writer; the other views keep their references.
  *
- * Pages pinned for DMA are left alone. The scanner (a delayed work every
- * reclaim_interval_ms) waits one interval between probe and reclaim, so a
- * page in use keeps its shadow; a page that was copied again after a
- * reclaim waits twice as many quiet intervals each time (up to 64), so a
- * page that is hot every few seconds stops going round reclaim, traps and
- * a copy. The shrinker reclaims at once under memory pressure and only
- * trylocks. Neither sleeps on a process's mmap_lock. A budget shadow given
- * back makes room under the process's shadow cap (emulate.c).
+ * CG_PAGE_PROBED is policy, not safety: the scanner sets it and zaps the
+ * page, ->page_mkwrite clears it, and a later pass that still finds it
+ * knows the page has been quiet. That protocol has an ABA window (a read
+ * refault can reinstall an identical PTE while a writer sleeps in
+ * lock_page(), and the core then makes it writable with the flag still
+ * set), which is harmless: the zap, the freeze and the comparison decide.
+ *
+ * The scanner (a delayed work every reclaim_interval_ms) waits one
+ * interval between probe and reclaim, so a page in use keeps its shadow;
+ * a page that was copied again after a reclaim waits twice as many quiet
+ * intervals each time (up to 64), so a page that is hot every few seconds
+ * stops going round reclaim, traps and a copy. The shrinker reclaims at
+ * once under memory pressure and only trylocks. Neither sleeps on a
+ * process's mmap_lock. A budget shadow given back makes room under the
+ * process's shadow cap (emulate.c).
  */
 #include <linux/bitfield.h>
 #include <linux/highmem.h>
@@ -42,7 +58,7 @@ static bool cg_only_refcounts_differ(struct cg_region *region,
 				     struct page *shadow, unsigned long idx)
 {
 	const u8 *s = kmap_local_page(shadow);
-	const u8 *g = kmap_local_page(region->golden[idx]);
+	const u8 *g = kmap_local_page(cg_golden_page(region, idx));
 	unsigned int w = region->slot_width, off;
 	unsigned long slot;
 	bool ok = true;
@@ -105,9 +121,9 @@ static void cg_zap_view_page(struct cg_view *view, unsigned long idx)
 static bool cg_reclaim_page(struct cg_view *view, unsigned long idx, bool at_once)
 {
 	struct cg_page_state *ps = &view->state[idx];
+	bool probe = false, take = false, frozen = false;
 	unsigned long entry;
 	struct page *page;
-	bool probe = false, take = false;
 
 	spin_lock(&view->lock);
 	entry = view->pages[idx];
@@ -127,14 +143,26 @@ static bool cg_reclaim_page(struct cg_view *view, unsigned long idx, bool at_onc
 			return false;
 	}
 	page = cg_entry_page(entry);
-	/* A device may write it behind the page tables' back. */
-	if (page_maybe_dma_pinned(page))
+	/* A first look, racy for an exclusive shadow: one holding real data
+	 * stays as it is mapped. The look that decides is the one below.
+	 */
+	if (!cg_only_refcounts_differ(view->region, page, idx))
 		return false;
+	/* Stops writes through a PTE the probe's ABA window let through, and
+	 * drops read-only mappings, which hold references too.
+	 */
+	if ((entry & CG_EXCLUSIVE) && !probe)
+		cg_zap_view_page(view, idx);
 
 	spin_lock(&view->lock);
-	if (view->pages[idx] == entry &&
-	    (!(entry & CG_EXCLUSIVE) || (ps->flags & CG_PAGE_PROBED)) &&
-	    cg_only_refcounts_differ(view->region, page, idx)) {
+	if (view->pages[idx] != entry)
+		goto out_unlock;
+	if (entry & CG_EXCLUSIVE) {
+		if (!(ps->flags & CG_PAGE_PROBED) || !page_ref_freeze(page, 1))
+			goto out_unlock;
+		frozen = true;
+	}
+	if (cg_only_refcounts_differ(view->region, page, idx)) {
 		view->pages[idx] = 0;
 		view->nr_shadows--;
 		if (entry & CG_EXCLUSIVE)
@@ -146,15 +174,19 @@ static bool cg_reclaim_page(struct cg_view *view, unsigned long idx, bool at_onc
 		ps->flags = (ps->flags & CG_PAGE_LEVEL) | CG_PAGE_RECLAIMED;
 		take = true;
 	}
+	if (frozen)
+		page_ref_unfreeze(page, 1);
+out_unlock:
 	spin_unlock(&view->lock);
 	if (!take)
 		return false;
 
+	/* A shared shadow may still be mapped here (read-only): unmap it. */
+	if (!frozen)
+		cg_zap_view_page(view, idx);
 	atomic64_dec(&cg_shadow_pages);
 	atomic64_inc(&view->reclaimed);
 	atomic64_inc(&view->region->reclaimed);
-	/* Read-only mappings of the old shadow go too, so it is freed now. */
-	cg_zap_view_page(view, idx);
 	cg_page_put(page);
 	return true;
 }
@@ -228,6 +260,11 @@ static unsigned long cg_reclaim_pass(unsigned long budget, bool per_view,
 
 static void cg_reclaim_work(struct work_struct *work);
 static DECLARE_DELAYED_WORK(cg_reclaim_dwork, cg_reclaim_work);
+/* Serialises kicks against exit: a kick seen after the cancel below would
+ * queue the work of a module being unloaded (a parameter write can run
+ * until the module's sysfs files are gone, after its exit function).
+ */
+static DEFINE_MUTEX(cg_reclaim_kick_lock);
 static bool cg_reclaim_running;
 
 static void cg_reclaim_work(struct work_struct *work)
@@ -244,10 +281,10 @@ static void cg_reclaim_work(struct work_struct *work)
 /* Start, speed up or stop the scanner after reclaim_interval_ms changed. */
 void cg_reclaim_kick(void)
 {
-	if (!READ_ONCE(cg_reclaim_running))
-		return;
-	if (READ_ONCE(cg_reclaim_interval_ms))
+	mutex_lock(&cg_reclaim_kick_lock);
+	if (cg_reclaim_running && READ_ONCE(cg_reclaim_interval_ms))
 		mod_delayed_work(system_unbound_wq, &cg_reclaim_dwork, 0);
+	mutex_unlock(&cg_reclaim_kick_lock);
 }
 
 static unsigned long cg_shrink_count(struct shrinker *shrinker,
@@ -279,14 +316,19 @@ int cg_reclaim_init(void)
 
 	if (ret)
 		return ret;
-	WRITE_ONCE(cg_reclaim_running, true);
+	mutex_lock(&cg_reclaim_kick_lock);
+	cg_reclaim_running = true;
+	mutex_unlock(&cg_reclaim_kick_lock);
 	cg_reclaim_kick();
 	return 0;
 }
 
 void cg_reclaim_exit(void)
 {
-	WRITE_ONCE(cg_reclaim_running, false);
+	mutex_lock(&cg_reclaim_kick_lock);
+	cg_reclaim_running = false;
+	mutex_unlock(&cg_reclaim_kick_lock);
+	/* The work requeues itself: the cancel copes with that. */
 	cancel_delayed_work_sync(&cg_reclaim_dwork);
 	unregister_shrinker(&cg_shrinker);
 }

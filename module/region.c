@@ -9,6 +9,20 @@
  * region's file with the same protections. The file is an anon inode that
  * is never installed in a file table: only the registering ioctl maps it.
  *
+ * Pages that read as zeros (never populated, or zeroed) are not copied:
+ * they all map one zeroed page of the region, so registering untouched
+ * MAP_NORESERVE memory materialises nothing. The other golden pages are
+ * unswappable memory held for as long as any process of the tree maps
+ * them, as mlocked or pinned memory is: like io_uring's and RDMA's pinned
+ * buffers they are charged to the registering user's RLIMIT_MEMLOCK
+ * (unless it has CAP_IPC_LOCK) and shown as the registering process's
+ * VmPin in /proc/PID/status, besides its memory cgroup.
+ *
+ * Attributes of the range that a shared mapping of the region could not
+ * keep are refused rather than dropped: a protection key other than the
+ * default, a NUMA memory policy of the VMA, userfaultfd registration.
+ * MADV_DONTDUMP is carried over.
+ *
  * Unregistration is the inverse for one process: each of its VMAs of the
  * region becomes private anonymous memory again, holding that process's
  * view of the bytes.
@@ -17,11 +31,16 @@
 #include <linux/file.h>
 #include <linux/highmem.h>
 #include <linux/hugetlb.h>
+#include <linux/mempolicy.h>
 #include <linux/mman.h>
 #include <linux/mm.h>
+#include <linux/pkeys.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/userfaultfd_k.h>
 
 #include "cowguard.h"
 
@@ -31,6 +50,7 @@
 struct cg_segment {
 	unsigned long start, end;
 	unsigned long prot;
+	unsigned long keep_flags;	/* VM_DONTDUMP, carried over */
 };
 
 static atomic64_t cg_next_id = ATOMIC64_INIT(1);
@@ -46,6 +66,15 @@ static void cg_region_release(struct kref *kref)
 	for (i = 0; i < region->npages; i++)
 		if (region->golden[i])
 			cg_page_put(region->golden[i]);
+	if (region->zero_page)
+		cg_page_put(region->zero_page);
+	if (region->user)
+		atomic_long_sub(region->locked_pages, &region->user->locked_vm);
+	free_uid(region->user);
+	if (region->mm) {
+		atomic64_sub(region->locked_pages, &region->mm->pinned_vm);
+		mmdrop(region->mm);
+	}
 	kvfree(region->golden);
 	kvfree(region->slot_map);
 	put_pid(region->owner);
@@ -95,11 +124,15 @@ static int cg_check_range(struct mm_struct *mm, unsigned long start,
 			return -EACCES;	/* fork semantics we cannot keep */
 		if (vma->vm_flags & VM_LOCKED)
 			return -EPERM;
+		/* What a shared mapping of the region would silently drop. */
+		if (vma_pkey(vma) || vma_policy(vma) || userfaultfd_armed(vma))
+			return -EACCES;
 		if (n == CG_MAX_SEGMENTS)
 			return -E2BIG;
 		seg[n].start = addr;
 		seg[n].end = min(vma->vm_end, end);
 		seg[n].prot = cg_vma_prot(vma);
+		seg[n].keep_flags = vma->vm_flags & VM_DONTDUMP;
 		n++;
 		addr = vma->vm_end;
 	}
@@ -107,23 +140,22 @@ static int cg_check_range(struct mm_struct *mm, unsigned long start,
 	return 0;
 }
 
-/* Pages this mm already has registered, against max_register_mb. */
-static unsigned long cg_mm_registered_pages(struct mm_struct *mm)
+/* May @mm register @npages more under max_register_mb? */
+static bool cg_mm_may_register(struct mm_struct *mm, unsigned long npages)
 {
+	unsigned long max = (unsigned long)READ_ONCE(cg_max_register_mb) << (20 - PAGE_SHIFT);
 	struct cg_region *region;
 	struct cg_view *view;
-	unsigned long pages = 0;
 
-	mutex_lock(&cg_regions_lock);
+	lockdep_assert_held(&cg_regions_lock);
 	list_for_each_entry(region, &cg_regions, node) {
 		mutex_lock(&region->lock);
 		list_for_each_entry(view, &region->views, node)
 			if (view->mm == mm)
-				pages += region->npages;
+				npages += region->npages;
 		mutex_unlock(&region->lock);
 	}
-	mutex_unlock(&cg_regions_lock);
-	return pages;
+	return npages <= max;
 }
 
 static int cg_check_slots(const struct cowguard_register *req,
@@ -147,28 +179,28 @@ static int cg_check_slots(const struct cowguard_register *req,
 	return 0;
 }
 
-/* Copy the user's bitmap (byte i, bit j = slot 8 * i + j) into a bitmap. */
+/*
+ * Copy the user's map (byte i, bit j = slot 8 * i + j) into a bitmap. On a
+ * little-endian machine that is a bitmap's own layout, so it is copied
+ * straight in: no second buffer, and no 32-bit bit count to overflow
+ * (bitmap_from_arr32() truncates at 2^32 slots, 16 GiB of 4-byte slots).
+ */
 static unsigned long *cg_copy_slot_map(const struct cowguard_register *req,
 				       unsigned long nslots)
 {
 	unsigned long *map;
-	u8 *bytes;
 
-	bytes = kvmalloc(req->slot_map_len, GFP_KERNEL_ACCOUNT);
-	if (!bytes)
+	BUILD_BUG_ON(!IS_ENABLED(CONFIG_X86_64));	/* decode.c, and this */
+	map = kvcalloc(BITS_TO_LONGS(nslots), sizeof(long), GFP_KERNEL_ACCOUNT);
+	if (!map)
 		return ERR_PTR(-ENOMEM);
-	if (copy_from_user(bytes, u64_to_user_ptr(req->slot_map),
+	if (copy_from_user(map, u64_to_user_ptr(req->slot_map),
 			   req->slot_map_len)) {
-		kvfree(bytes);
+		kvfree(map);
 		return ERR_PTR(-EFAULT);
 	}
-	map = kvcalloc(BITS_TO_LONGS(nslots), sizeof(long), GFP_KERNEL_ACCOUNT);
-	if (!map) {
-		kvfree(bytes);
-		return ERR_PTR(-ENOMEM);
-	}
-	bitmap_from_arr32(map, (u32 *)bytes, nslots);
-	kvfree(bytes);
+	/* Bits past the last slot are not slots. */
+	bitmap_clear(map, nslots, req->slot_map_len * BITS_PER_BYTE - nslots);
 	return map;
 }
 
@@ -195,20 +227,27 @@ static int cg_snapshot_page(struct page *page, unsigned long addr,
  */
 static int cg_check_band(struct cg_region *region)
 {
-	unsigned long per_page = PAGE_SIZE / region->slot_width, slot;
-	unsigned long nslots = region->npages * per_page;
+	unsigned long per_page = PAGE_SIZE / region->slot_width, idx, slot;
+	int ret = 0;
 
-	for_each_set_bit(slot, region->slot_map, nslots) {
-		struct page *page = region->golden[slot / per_page];
-		unsigned int off = (slot % per_page) * region->slot_width;
-		void *kaddr = kmap_local_page(page);
-		u64 val = cg_slot_value(region, kaddr + off);
+	for (idx = 0; idx < region->npages && !ret; idx++) {
+		unsigned long first = idx * per_page, last = first + per_page;
+		const void *kaddr;
 
+		slot = find_next_bit(region->slot_map, last, first);
+		if (slot >= last)
+			continue;
+		kaddr = kmap_local_page(cg_golden_page(region, idx));
+		for (; slot < last; slot = find_next_bit(region->slot_map, last, slot + 1))
+			if (!cg_in_band(region, cg_slot_value(region, kaddr +
+					(slot - first) * region->slot_width))) {
+				ret = -ERANGE;
+				break;
+			}
 		kunmap_local(kaddr);
-		if (!cg_in_band(region, val))
-			return -ERANGE;
+		cond_resched();
 	}
-	return 0;
+	return ret;
 }
 
 static int cg_region_mmap(struct file *file, struct vm_area_struct *vma)
@@ -233,7 +272,9 @@ static int cg_region_mmap(struct file *file, struct vm_area_struct *vma)
 			cg_view_put(view);
 		return -EPERM;
 	}
-	vma->vm_flags |= VM_DONTEXPAND;
+	/* Executable registered memory is refused, so is making it so later. */
+	vma->vm_flags = (vma->vm_flags | VM_DONTEXPAND | region->map_flags) &
+			~VM_MAYEXEC;
 	vma->vm_ops = &cg_vm_ops;
 	vma->vm_private_data = view;
 	view->mapped_pages += vma_pages(vma);
@@ -243,6 +284,8 @@ static int cg_region_mmap(struct file *file, struct vm_area_struct *vma)
 const struct file_operations cg_region_fops = {
 	.owner = THIS_MODULE,
 	.mmap = cg_region_mmap,
+	/* msync(MS_SYNC) succeeds, as on the anonymous memory it replaces. */
+	.fsync = noop_fsync,
 	.llseek = noop_llseek,
 };
 
@@ -254,17 +297,26 @@ const struct file_operations cg_region_fops = {
 static int cg_restore_segment(struct cg_view *view, struct cg_segment *seg)
 {
 	struct cg_region *region = view->region;
-	unsigned long addr, ret;
+	unsigned long addr, len = seg->end - seg->start, ret;
 	int err = 0;
 
-	ret = vm_mmap(NULL, seg->start, seg->end - seg->start,
-		      seg->prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0);
+	/* A MAP_FIXED mmap unmaps the old range before it charges the commit
+	 * limit, so under overcommit_memory=2 a refusal would leave a hole:
+	 * try the charge elsewhere first. (Memory committed by someone else
+	 * in between can still make the second fail.)
+	 */
+	ret = vm_mmap(NULL, 0, len, seg->prot, MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	if (IS_ERR_VALUE(ret))
+		return ret;
+	vm_munmap(ret, len);
+	ret = vm_mmap(NULL, seg->start, len, seg->prot,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0);
 	if (IS_ERR_VALUE(ret))
 		return ret;
 	for (addr = seg->start; addr < seg->end && !err; addr += PAGE_SIZE) {
-		unsigned long idx = (addr - region->start) >> PAGE_SHIFT;
-		unsigned long entry = READ_ONCE(view->pages[idx]);
-		struct page *page = cg_view_page(view, entry, idx);
+		/* With a reference: reclaim may give the shadow back meanwhile. */
+		struct page *page = cg_view_get_page(view, (addr - region->start) >>
+						     PAGE_SHIFT);
 		void *kaddr = kmap_local_page(page);
 
 		/* Fresh anonymous memory reads as zeros already. */
@@ -273,8 +325,72 @@ static int cg_restore_segment(struct cg_view *view, struct cg_segment *seg)
 				      FOLL_FORCE | FOLL_WRITE) != PAGE_SIZE)
 			err = -EFAULT;
 		kunmap_local(kaddr);
+		put_page(page);
+		cond_resched();
 	}
 	return err;
+}
+
+static bool cg_page_is_zero(struct page *page)
+{
+	void *kaddr = kmap_local_page(page);
+	bool zero = !memchr_inv(kaddr, 0, PAGE_SIZE);
+
+	kunmap_local(kaddr);
+	return zero;
+}
+
+/*
+ * Charge one more golden page to the registering user's RLIMIT_MEMLOCK,
+ * as io_uring does for its pinned buffers, and show it as VmPin.
+ */
+static int cg_charge_locked(struct cg_region *region, bool bypass)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	long cur = atomic_long_read(&region->user->locked_vm);
+
+	do {
+		if (!bypass && (unsigned long)cur + 1 > limit)
+			return -ENOMEM;
+	} while (!atomic_long_try_cmpxchg(&region->user->locked_vm, &cur, cur + 1));
+	region->locked_pages++;
+	atomic64_inc(&region->mm->pinned_vm);
+	return 0;
+}
+
+/*
+ * Take the caller's page at @addr into the region as golden page @idx, or
+ * map it to the region's zero page. @spare is a page to copy into; it is
+ * used up (set to NULL) when it becomes the golden page.
+ */
+static int cg_take_page(struct cg_region *region, unsigned long idx,
+			unsigned long addr, unsigned long prot, struct page **spare,
+			bool bypass)
+{
+	struct mm_struct *mm = current->mm;
+	int ret;
+
+	if (!*spare) {
+		*spare = cg_page_alloc(mm, 0);
+		if (!*spare)
+			return -ENOMEM;
+	}
+	ret = cg_snapshot_page(*spare, addr, prot);
+	if (ret)
+		return ret;
+	if (cg_page_is_zero(*spare)) {
+		if (!region->zero_page) {
+			region->zero_page = *spare;
+			*spare = NULL;
+		}
+		return 0;	/* golden[idx] stays NULL: the zero page */
+	}
+	ret = cg_charge_locked(region, bypass);
+	if (ret)
+		return ret;
+	region->golden[idx] = *spare;
+	*spare = NULL;
+	return 0;
 }
 
 static struct cg_region *cg_region_alloc(const struct cowguard_register *req)
@@ -304,6 +420,9 @@ static struct cg_region *cg_region_alloc(const struct cowguard_register *req)
 	region->trap_budget = req->trap_budget ?: READ_ONCE(cg_trap_budget);
 	region->trap_refill_ms = req->trap_refill_ms;
 	region->shadow_cap = req->shadow_cap;
+	region->user = get_current_user();
+	region->mm = current->mm;
+	mmgrab(region->mm);
 	atomic64_inc(&cg_nr_regions);
 	return region;
 }
@@ -334,8 +453,10 @@ long cg_ioctl_register(struct file *file, void __user *arg)
 	struct cg_region *region = NULL;
 	struct cg_view *view = NULL;
 	struct file *rfile = NULL;
-	unsigned long i, max_pages;
-	int ret, nseg = 0, mapped = 0;
+	struct page *spare = NULL;
+	int ret, nseg = 0, mapped = 0, s;
+	unsigned long i;
+	bool bypass;
 	u32 usize;
 
 	ret = cg_copy_struct_in(&req, sizeof(req), arg, COWGUARD_REGISTER_SIZE_VER0, &usize);
@@ -344,9 +465,12 @@ long cg_ioctl_register(struct file *file, void __user *arg)
 	ret = cg_validate_register(&req);
 	if (ret)
 		return ret;
-	max_pages = (unsigned long)READ_ONCE(cg_max_register_mb) << (20 - PAGE_SHIFT);
-	if (cg_mm_registered_pages(mm) + (req.length >> PAGE_SHIFT) > max_pages)
-		return -E2BIG;
+	/* Early, before any work; checked again where it counts, below. */
+	mutex_lock(&cg_regions_lock);
+	ret = cg_mm_may_register(mm, req.length >> PAGE_SHIFT) ? 0 : -E2BIG;
+	mutex_unlock(&cg_regions_lock);
+	if (ret)
+		return ret;
 
 	seg = kcalloc(CG_MAX_SEGMENTS, sizeof(*seg), GFP_KERNEL);
 	region = cg_region_alloc(&req);
@@ -372,18 +496,13 @@ long cg_ioctl_register(struct file *file, void __user *arg)
 	if (ret)
 		goto out_free;
 
-	for (i = 0; i < region->npages; i++) {
+	bypass = capable(CAP_IPC_LOCK);
+	for (i = 0, s = 0; i < region->npages; i++) {
 		unsigned long addr = req.start + (i << PAGE_SHIFT);
-		int s;
 
-		for (s = 0; addr >= seg[s].end; s++)
-			;
-		region->golden[i] = cg_page_alloc();
-		if (!region->golden[i]) {
-			ret = -ENOMEM;
-			goto out_free;
-		}
-		ret = cg_snapshot_page(region->golden[i], addr, seg[s].prot);
+		while (addr >= seg[s].end)
+			s++;
+		ret = cg_take_page(region, i, addr, seg[s].prot, &spare, bypass);
 		if (ret)
 			goto out_free;
 		if (fatal_signal_pending(current)) {
@@ -392,13 +511,16 @@ long cg_ioctl_register(struct file *file, void __user *arg)
 		}
 		cond_resched();
 	}
+	if (spare)
+		cg_page_put(spare);
+	spare = NULL;
 	if (region->slot_map) {
 		ret = cg_check_band(region);
 		if (ret)
 			goto out_free;
 	}
 
-	view = cg_view_create(region, mm);
+	view = cg_view_create(region, mm, GFP_KERNEL_ACCOUNT);
 	if (!view) {
 		ret = -ENOMEM;
 		goto out_free;
@@ -409,14 +531,23 @@ long cg_ioctl_register(struct file *file, void __user *arg)
 		rfile = NULL;
 		goto out_free;
 	}
+	/* The check and the insertion under one lock: two threads of a
+	 * process registering at once cannot both pass max_register_mb.
+	 * The region's view is not counted until it is on the list.
+	 */
 	mutex_lock(&cg_regions_lock);
-	list_add_tail(&region->node, &cg_regions);
+	ret = cg_mm_may_register(mm, region->npages) ? 0 : -E2BIG;
+	if (!ret)
+		list_add_tail(&region->node, &cg_regions);
 	mutex_unlock(&cg_regions_lock);
+	if (ret)
+		goto out_free;
 
 	region->registrar = current;
 	for (mapped = 0; mapped < nseg; mapped++) {
 		unsigned long addr;
 
+		region->map_flags = seg[mapped].keep_flags;
 		addr = vm_mmap(rfile, seg[mapped].start,
 			       seg[mapped].end - seg[mapped].start,
 			       seg[mapped].prot, MAP_SHARED | MAP_FIXED,
@@ -438,6 +569,8 @@ long cg_ioctl_register(struct file *file, void __user *arg)
 	if (put_user(req.id, &((struct cowguard_register __user *)arg)->id))
 		ret = -EFAULT;	/* registered all the same, like a lost read() */
 out_free:
+	if (spare)
+		cg_page_put(spare);
 	if (rfile)
 		fput(rfile);
 	/* The VMAs hold their own references to the view and the region. */

@@ -8,7 +8,8 @@
  * The device /dev/cowguard takes ioctls. Every struct starts with a __u32
  * size that the caller sets to sizeof() of the struct it was built with:
  * the kernel accepts smaller (older) structs down to the *_SIZE_VER0 size
- * and larger (newer) ones whose unknown tail is all zero (else E2BIG).
+ * and larger (newer) ones up to 4096 bytes whose unknown tail is all zero
+ * (else E2BIG).
  * Unknown flag bits and nonzero reserved fields are refused with EINVAL.
  *
  * COWGUARD_IOC_VERSION (no argument)
@@ -64,13 +65,17 @@
  *	EINVAL	misaligned, empty or overflowing range; unknown flags or
  *		nonzero reserved fields; bad slot width, band or map length.
  *	EFAULT	a bad pointer (the struct or the slot map).
- *	ENOMEM	a hole in the range, or out of memory.
+ *	ENOMEM	a hole in the range, out of memory, or the golden pages
+ *		(the ones not all zeros) would take the registering user
+ *		past RLIMIT_MEMLOCK (without CAP_IPC_LOCK).
  *	EACCES	part of the range is file-backed, shared, the stack,
- *		executable, or VM_IO/VM_PFNMAP/hugetlb special memory.
+ *		executable, or VM_IO/VM_PFNMAP/hugetlb special memory, or
+ *		has a protection key, a VMA mempolicy or a userfaultfd
+ *		registration (a shared mapping would drop them).
  *	EPERM	part of the range is mlocked.
  *	EEXIST	part of the range is already registered.
  *	E2BIG	the range is over the per-process limit, or the struct's
- *		unknown tail is not zero.
+ *		unknown tail is not zero, or its size is over 4096.
  *	ERANGE	a marked slot holds a value outside the band.
  *
  * COWGUARD_IOC_UNREGISTER (struct cowguard_unregister, in)
@@ -90,8 +95,12 @@
  * Mapping semantics that differ from anonymous memory
  * ===================================================
  *	The range shows as "rw-p" -> "rw-s anon_inode:[cowguard]" in
- *	/proc/PID/maps. Partial munmap, partial mprotect and mremap fail with
- *	EINVAL (unmap or mprotect a whole registered VMA instead).
+ *	/proc/PID/maps. Partial munmap and partial mprotect fail with EINVAL
+ *	(unmap or mprotect a whole registered VMA instead). mremap: growing
+ *	(new_size > old_size, or old_size 0) fails with EFAULT, the kernel's
+ *	errno for a VM_DONTEXPAND mapping; moving (MREMAP_FIXED, MREMAP_MAYMOVE
+ *	elsewhere, MREMAP_DONTUNMAP) or shrinking fails with EINVAL; the same
+ *	size in place succeeds and changes nothing.
  *	MADV_DONTNEED keeps the contents instead of zero-filling; MADV_FREE and
  *	MADV_WIPEONFORK fail with EINVAL; MADV_DONTFORK leaves the child without
  *	the range, as for anonymous memory.
@@ -216,8 +225,8 @@ struct cowguard_stats {
  * are validated strictly: an attribute a command does not take, an unknown
  * attribute type, a wrong length or a value out of range is refused with
  * EINVAL or ERANGE, and every error carries an extended-ack message
- * (NETLINK_EXT_ACK) naming the attribute, except EPERM, which genetlink
- * itself returns before the module sees the request. Each reply uses its
+ * (NETLINK_EXT_ACK), naming the attribute where there is one. Each reply
+ * uses its
  * own attribute space, given below. u64 attributes are 8-byte aligned
  * with *_A_PAD. Counters only grow; page counts are in pages of
  * COWGUARD_MODULE_A_PAGE_SIZE bytes.
@@ -246,24 +255,29 @@ struct cowguard_stats {
  *		COWGUARD_TUNABLE_A_MINIMUM: NLA_U64
  *		COWGUARD_TUNABLE_A_MAXIMUM: NLA_U64
  *
- * COWGUARD_CMD_SET_TUNABLE (request; needs CAP_NET_ADMIN)
+ * COWGUARD_CMD_SET_TUNABLE (request; needs CAP_SYS_ADMIN)
  *	COWGUARD_A_TUNABLE_NAME: NLA_NUL_STRING, maxlen
  *		COWGUARD_TUNABLE_NAME_MAX - 1, required
  *	COWGUARD_A_TUNABLE_VALUE: NLA_U64, required
  *
  *	Sets a module parameter, as writing /sys/module/cowguard/parameters
- *	does; registrations made before keep the values they took. Errors:
- *	EPERM (no CAP_NET_ADMIN), EINVAL (missing or malformed attribute),
+ *	does, with the same ranges (one table in the module); registrations
+ *	made before keep the values they took. Errors: EINVAL (malformed
+ *	attribute, refused by the policy before anything else is checked),
+ *	EPERM (the sender or the socket's opener lacks CAP_SYS_ADMIN, which
+ *	the root-only parameter files stand for), EINVAL (missing attribute),
  *	ENOENT (no tunable of that name), ERANGE (value outside [min, max] of
- *	the tunable, see COWGUARD_CMD_GET_MODULE). Nothing changes on error.
+ *	the tunable, see COWGUARD_CMD_GET_MODULE; the parameter files refuse
+ *	it with ERANGE too). Nothing changes on error.
  *
  * COWGUARD_CMD_GET_REGISTRATIONS (NLM_F_DUMP, no attributes)
- *	One message per registration, in increasing id order:
+ *	One message per registration the caller may see (*), in increasing
+ *	id order:
  *
  *	COWGUARD_REG_A_ID: NLA_U64
  *	COWGUARD_REG_A_OWNER_PID: NLA_U32, the registering process (0 when
  *		it is not visible from the caller's pid namespace)
- *	COWGUARD_REG_A_START: NLA_U64, user address (*)
+ *	COWGUARD_REG_A_START: NLA_U64, user address
  *	COWGUARD_REG_A_LENGTH: NLA_U64, bytes
  *	COWGUARD_REG_A_GOLDEN_PAGES: NLA_U64
  *	COWGUARD_REG_A_PROCESSES: NLA_U32, views of it
@@ -274,16 +288,23 @@ struct cowguard_stats {
  *	COWGUARD_REG_A_SLOT_WIDTH: NLA_U32, 0 without a slot map
  *	COWGUARD_REG_A_RECLAIMED: NLA_U64, all its processes, ever
  *
- *	(*) Addresses give away a process's layout: they are only reported
- *	to callers with CAP_SYS_PTRACE or of the same user as the process
- *	(which must be dumpable), as for /proc/PID/maps.
+ *	(*) Who sees what: the dumps list a view (and its sites) only to a
+ *	caller who may read its process's /proc/PID/maps, as
+ *	ptrace_may_access(PTRACE_MODE_READ_FSCREDS) decides it, without the
+ *	LSM hook: the same fsuid and fsgid as all of the process's ids and
+ *	the process dumpable, or CAP_SYS_PTRACE; both the process reading the
+ *	dump and the socket's opener must pass. A registration is listed to
+ *	whoever may read its registering process, or after that has exited,
+ *	any process that maps it. COWGUARD_CMD_GET_MODULE's totals (every
+ *	COWGUARD_MODULE_A_* figure, summed over all processes) and tunables
+ *	are for every caller.
  *
  * COWGUARD_CMD_GET_VIEWS (NLM_F_DUMP)
  *	COWGUARD_A_PID: NLA_U32, optional: only this process (ESRCH when no
  *		process has that id)
  *
- *	One message per view (a process's mapping of one registration), in
- *	increasing (registration id, view id) order:
+ *	One message per view (a process's mapping of one registration) the
+ *	caller may see (*), in increasing (registration id, view id) order:
  *
  *	COWGUARD_VIEW_A_ID: NLA_U64, unique while the module is loaded
  *	COWGUARD_VIEW_A_PID: NLA_U32 (0 while exiting or not visible)
@@ -320,8 +341,7 @@ struct cowguard_stats {
  *	COWGUARD_SITES_A_VIEW_ID: NLA_U64
  *	COWGUARD_SITES_A_PID: NLA_U32
  *	COWGUARD_SITES_A_REG_ID: NLA_U64
- *	COWGUARD_SITES_A_SITE: NLA_NESTED, once per site, in no order; none
- *		for a process whose addresses the caller may not see (*)
+ *	COWGUARD_SITES_A_SITE: NLA_NESTED, once per site, in no order
  *		COWGUARD_SITE_A_KIND: NLA_U32, enum cowguard_site_kind
  *		COWGUARD_SITE_A_IP: NLA_U64, user instruction address
  *		COWGUARD_SITE_A_COUNT: NLA_U64
