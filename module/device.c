@@ -22,7 +22,7 @@
  * @usize: out: the caller's size
  *
  * Return: 0; -EFAULT, -EINVAL (smaller than @min_size) or -E2BIG (a larger
- * struct whose unknown tail is not zero).
+ * struct whose unknown tail is not zero, or one over PAGE_SIZE).
  */
 int cg_copy_struct_in(void *dst, size_t ksize, void __user *arg,
 		      u32 min_size, u32 *usize)
@@ -31,6 +31,12 @@ int cg_copy_struct_in(void *dst, size_t ksize, void __user *arg,
 		return -EFAULT;
 	if (*usize < min_size)
 		return -EINVAL;
+	/*
+	 * No struct will grow to a page; a larger size is a lie that would
+	 * have the tail check read gigabytes. As clone3() and openat2().
+	 */
+	if (*usize > PAGE_SIZE)
+		return -E2BIG;
 	return copy_struct_from_user(dst, ksize, arg, *usize);
 }
 

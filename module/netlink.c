@@ -8,50 +8,35 @@
  * uapi header. Requests are validated strictly by genetlink against the
  * per-command policies below; dumps resume from ids kept in cb->args, never
  * from pointers, because the lists change between two reads.
+ *
+ * Setting a tunable needs CAP_SYS_ADMIN, as writing the root-only module
+ * parameter files does. A dump lists a process's view, and a registration,
+ * only to a caller who could read the process's /proc/PID/maps (see
+ * cg_may_read()); the module-wide totals of COWGUARD_CMD_GET_MODULE are for
+ * everyone.
  */
-#include <linux/mm.h>
+#include <linux/capability.h>
 #include <linux/cred.h>
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/net.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/sched/coredump.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/threads.h>
 #include <net/genetlink.h>
+#include <net/sock.h>
 
 #include "cowguard.h"
+#include "tunables.h"
 #include "version.h"
-
-/**
- * struct cg_tunable - a module parameter that netlink may read and set.
- * @name: the module parameter's name.
- * @value: the parameter.
- * @min: the smallest value accepted.
- * @max: the largest value accepted.
- * @changed: called after a change, as the parameter's own setter does.
- */
-struct cg_tunable {
-	const char *name;
-	unsigned int *value;
-	u64 min;
-	u64 max;
-	void (*changed)(void);
-};
-
-static const struct cg_tunable cg_tunables[] = {
-	/* Traps are counted per page in a u16; U16_MAX is no limit. */
-	{ "trap_budget", &cg_trap_budget, 0, U16_MAX },
-	{ "trap_refill_ms", &cg_trap_refill_ms, 0, U32_MAX },
-	{ "shadow_cap_pct", &cg_shadow_cap_pct, 0, 100 },
-	/* A day: longer is as good as off (0). */
-	{ "reclaim_interval_ms", &cg_reclaim_interval_ms, 0, 86400000,
-	  cg_reclaim_kick },
-	{ "reclaim_batch", &cg_reclaim_batch, 0, 1U << 24 },
-	/* 128 TiB: more than any x86-64 user address space. */
-	{ "max_register_mb", &cg_max_register_mb, 1, 1U << 27 },
-};
 
 static const struct nla_policy cg_set_policy[COWGUARD_A_TUNABLE_VALUE + 1] = {
 	[COWGUARD_A_TUNABLE_NAME] = { .type = NLA_NUL_STRING,
 				      .len = COWGUARD_TUNABLE_NAME_MAX - 1 },
+	/* Its range depends on the name: cg_tunable_set() checks it. */
 	[COWGUARD_A_TUNABLE_VALUE] = { .type = NLA_U64 },
 };
 
@@ -93,25 +78,84 @@ static u32 cg_view_pid(struct cg_view *view)
 	return pid;
 }
 
+/* Whose credentials a dump is checked against: the reader's or the opener's. */
+struct cg_caller {
+	const struct cred *cred;
+	struct file *file;	/* the socket, for its opener; NULL: current */
+};
+
+static bool cg_caller_ptrace_capable(const struct cg_caller *c,
+				     struct user_namespace *ns)
+{
+	return c->file ? file_ns_capable(c->file, ns, CAP_SYS_PTRACE) :
+			 ns_capable_noaudit(ns, CAP_SYS_PTRACE);
+}
+
 /*
- * Addresses in a process (its registration's start, its faulting
- * instructions) give away its layout: report them only to a caller who
- * could read its /proc/PID/maps, roughly: CAP_SYS_PTRACE, or the same user
- * as the process while it is dumpable. Called under rcu_read_lock().
+ * __ptrace_may_access(@task, PTRACE_MODE_READ_FSCREDS), what /proc/PID/maps
+ * checks, for @c: the same fsuid/fsgid as all of @task's ids, or
+ * CAP_SYS_PTRACE over its user namespace; and @mm (@task's own when NULL)
+ * dumpable, or CAP_SYS_PTRACE over the mm's namespace. Only the LSM hook is
+ * missing: ptrace_may_access() is not exported to modules. Called with
+ * task_lock(@task) held, which keeps task->mm.
  */
-static bool cg_may_see_layout(struct netlink_callback *cb,
-			      struct task_struct *task, struct mm_struct *mm)
+static bool cg_cred_may_read(const struct cg_caller *c,
+			     struct task_struct *task, struct mm_struct *mm)
 {
 	const struct cred *tcred;
-	kuid_t me = current_fsuid();
+	bool ok;
 
-	if (netlink_capable(cb->skb, CAP_SYS_PTRACE))
-		return true;
-	if (!task || (mm && get_dumpable(mm) != SUID_DUMP_USER))
-		return false;
+	rcu_read_lock();
 	tcred = __task_cred(task);
-	return uid_eq(me, tcred->uid) && uid_eq(me, tcred->euid) &&
-	       uid_eq(me, tcred->suid);
+	ok = (uid_eq(c->cred->fsuid, tcred->euid) &&
+	      uid_eq(c->cred->fsuid, tcred->suid) &&
+	      uid_eq(c->cred->fsuid, tcred->uid) &&
+	      gid_eq(c->cred->fsgid, tcred->egid) &&
+	      gid_eq(c->cred->fsgid, tcred->sgid) &&
+	      gid_eq(c->cred->fsgid, tcred->gid)) ||
+	     cg_caller_ptrace_capable(c, tcred->user_ns);
+	rcu_read_unlock();
+	if (!ok)
+		return false;
+	/* Dumpability after the credentials, as in __ptrace_may_access(). */
+	smp_rmb();
+	mm = mm ?: task->mm;
+	return !mm || get_dumpable(mm) == SUID_DUMP_USER ||
+	       cg_caller_ptrace_capable(c, mm->user_ns);
+}
+
+/*
+ * May the dump's caller read @task's /proc/PID/maps (@mm: the mm whose
+ * figures would be shown, NULL for @task's)? Both the process reading the
+ * dump and the socket's opener must, as /proc checks its opener and
+ * genetlink both (netlink_capable()): a dump request written or read on an
+ * unprivileged user's behalf by a privileged process shows no more than
+ * that user could see. A process sees itself (through a socket opened with
+ * its current credentials). Without a task (an
+ * exited process, or no mm->owner without CONFIG_MEMCG) only a caller
+ * with CAP_SYS_PTRACE sees the entry.
+ */
+static bool cg_may_read(struct netlink_callback *cb, struct task_struct *task,
+			struct mm_struct *mm)
+{
+	struct sock *sk = NETLINK_CB(cb->skb).sk;
+	struct cg_caller me = { .cred = current_cred() };
+	struct cg_caller opener = {};
+	bool ok;
+
+	if (!sk || !sk->sk_socket || !sk->sk_socket->file)
+		return false;
+	opener.file = sk->sk_socket->file;
+	opener.cred = opener.file->f_cred;
+	if (!task)
+		return cg_caller_ptrace_capable(&me, &init_user_ns) &&
+		       cg_caller_ptrace_capable(&opener, &init_user_ns);
+	task_lock(task);
+	ok = same_thread_group(task, current) || cg_cred_may_read(&me, task, mm);
+	if (ok && opener.cred != me.cred)
+		ok = cg_cred_may_read(&opener, task, mm);
+	task_unlock(task);
+	return ok;
 }
 
 static bool cg_may_see_view(struct netlink_callback *cb, struct cg_view *view)
@@ -123,20 +167,36 @@ static bool cg_may_see_view(struct netlink_callback *cb, struct cg_view *view)
 #ifdef CONFIG_MEMCG
 	owner = rcu_dereference(view->mm->owner);
 #endif
-	ok = cg_may_see_layout(cb, owner, view->mm);
+	if (owner)
+		get_task_struct(owner);
 	rcu_read_unlock();
+	ok = cg_may_read(cb, owner, view->mm);
+	if (owner)
+		put_task_struct(owner);
 	return ok;
 }
 
+/*
+ * A registration is listed to whoever may read its registering process,
+ * or once that has exited, any process that maps it. Called with
+ * region->lock held.
+ */
 static bool cg_may_see_region(struct netlink_callback *cb,
 			      struct cg_region *region)
 {
-	bool ok;
+	struct task_struct *owner = get_pid_task(region->owner, PIDTYPE_TGID);
+	struct cg_view *view;
+	bool ok = false;
 
-	rcu_read_lock();
-	ok = cg_may_see_layout(cb, pid_task(region->owner, PIDTYPE_TGID), NULL);
-	rcu_read_unlock();
-	return ok;
+	if (owner) {
+		ok = cg_may_read(cb, owner, NULL);
+		put_task_struct(owner);
+		return ok;
+	}
+	list_for_each_entry(view, &region->views, node)
+		if (cg_may_see_view(cb, view))
+			return true;
+	return false;
 }
 
 static bool cg_pid_exists(u32 nr)
@@ -250,7 +310,7 @@ static int cg_fill_module(struct sk_buff *skb)
 			      COWGUARD_MODULE_A_PAD) ||
 	    cg_put_refused(skb, COWGUARD_MODULE_A_REFUSED, &st))
 		return -EMSGSIZE;
-	for (i = 0; i < ARRAY_SIZE(cg_tunables); i++)
+	for (i = 0; i < cg_nr_tunables; i++)
 		if (cg_put_tunable(skb, &cg_tunables[i]))
 			return -EMSGSIZE;
 	return 0;
@@ -277,23 +337,22 @@ static int cg_nl_get_module(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
-static const struct cg_tunable *cg_tunable_find(const char *name)
-{
-	int i;
-
-	for (i = 0; i < ARRAY_SIZE(cg_tunables); i++)
-		if (!strcmp(cg_tunables[i].name, name))
-			return &cg_tunables[i];
-	return NULL;
-}
-
 static int cg_nl_set_tunable(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *name = info->attrs[COWGUARD_A_TUNABLE_NAME];
 	struct nlattr *value = info->attrs[COWGUARD_A_TUNABLE_VALUE];
 	const struct cg_tunable *t;
 	u64 v;
+	int err;
 
+	/*
+	 * As the root-only parameter files: CAP_SYS_ADMIN, of the socket's
+	 * opener and of the sender both (netlink_capable()).
+	 */
+	if (!netlink_capable(skb, CAP_SYS_ADMIN)) {
+		GENL_SET_ERR_MSG(info, "setting a tunable needs CAP_SYS_ADMIN");
+		return -EPERM;
+	}
 	if (GENL_REQ_ATTR_CHECK(info, COWGUARD_A_TUNABLE_NAME)) {
 		GENL_SET_ERR_MSG(info, "missing tunable name");
 		return -EINVAL;
@@ -308,14 +367,15 @@ static int cg_nl_set_tunable(struct sk_buff *skb, struct genl_info *info)
 		return -ENOENT;
 	}
 	v = nla_get_u64(value);
-	if (v < t->min || v > t->max) {
+	/* The sysfs files' lock: one setter at a time, whichever interface. */
+	kernel_param_lock(THIS_MODULE);
+	err = cg_tunable_set(t, v);
+	kernel_param_unlock(THIS_MODULE);
+	if (err) {
 		NL_SET_ERR_MSG_ATTR(info->extack, value,
-				    "value out of range for this tunable");
-		return -ERANGE;
+				    "value out of range for this tunable (see its minimum and maximum)");
+		return err;
 	}
-	WRITE_ONCE(*t->value, v);
-	if (t->changed)
-		t->changed();
 	pr_info("%s set to %llu by pid %d\n", t->name, v, task_tgid_nr(current));
 	return 0;
 }
@@ -339,6 +399,10 @@ static int cg_fill_region(struct sk_buff *skb, struct netlink_callback *cb,
 	void *hdr;
 
 	mutex_lock(&region->lock);
+	if (!cg_may_see_region(cb, region)) {
+		mutex_unlock(&region->lock);
+		return 0;
+	}
 	list_for_each_entry(view, &region->views, node) {
 		shadows += READ_ONCE(view->nr_shadows);
 		processes++;
@@ -353,9 +417,8 @@ static int cg_fill_region(struct sk_buff *skb, struct netlink_callback *cb,
 	if (nla_put_u64_64bit(skb, COWGUARD_REG_A_ID, region->id,
 			      COWGUARD_REG_A_PAD) ||
 	    nla_put_u32(skb, COWGUARD_REG_A_OWNER_PID, pid_vnr(region->owner)) ||
-	    (cg_may_see_region(cb, region) &&
-	     nla_put_u64_64bit(skb, COWGUARD_REG_A_START, region->start,
-			       COWGUARD_REG_A_PAD)) ||
+	    nla_put_u64_64bit(skb, COWGUARD_REG_A_START, region->start,
+			      COWGUARD_REG_A_PAD) ||
 	    nla_put_u64_64bit(skb, COWGUARD_REG_A_LENGTH,
 			      (u64)region->npages << PAGE_SHIFT, COWGUARD_REG_A_PAD) ||
 	    nla_put_u64_64bit(skb, COWGUARD_REG_A_GOLDEN_PAGES, region->npages,
@@ -474,10 +537,7 @@ static int cg_fill_sites(struct sk_buff *skb, struct netlink_callback *cb,
 	int kind, i;
 	void *hdr;
 
-	if (cg_may_see_view(cb, view))
-		cg_sites_copy(&view->sites, site);
-	else
-		memset(site, 0, sizeof(site));
+	cg_sites_copy(&view->sites, site);
 	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
 			  &cg_genl_family, NLM_F_MULTI, COWGUARD_CMD_GET_SITES);
 	if (!hdr)
@@ -504,10 +564,11 @@ typedef int (*cg_view_fill_t)(struct sk_buff *skb, struct netlink_callback *cb,
 			      struct cg_view *view, u32 pid);
 
 /*
- * Dump every view (of one process with COWGUARD_A_PID) in increasing
- * (registration id, view id) order, one message each. A region's views are
- * kept in increasing id order (view.c), so resuming after the last view id
- * dumped neither skips nor repeats a view that exists throughout the dump.
+ * Dump every view the caller may see (of one process with COWGUARD_A_PID)
+ * in increasing (registration id, view id) order, one message each. A
+ * region's views are kept in increasing id order (view.c), so resuming
+ * after the last view id dumped neither skips nor repeats a view that
+ * exists throughout the dump.
  */
 static int cg_dump_views(struct sk_buff *skb, struct netlink_callback *cb,
 			 cg_view_fill_t fill)
@@ -543,7 +604,7 @@ static int cg_dump_views(struct sk_buff *skb, struct netlink_callback *cb,
 			if (view->id <= view_id)
 				continue;
 			pid = cg_view_pid(view);
-			if (!want || pid == want) {
+			if ((!want || pid == want) && cg_may_see_view(cb, view)) {
 				err = fill(skb, cb, view, pid);
 				if (err)
 					break;
@@ -579,11 +640,13 @@ static const struct genl_ops cg_genl_ops[] = {
 		.doit = cg_nl_get_module,
 	},
 	{
+		/* Not GENL_ADMIN_PERM: CAP_NET_ADMIN is not enough, and the
+		 * handler's own check can say why in the extended ack.
+		 */
 		.cmd = COWGUARD_CMD_SET_TUNABLE,
 		.doit = cg_nl_set_tunable,
 		.policy = cg_set_policy,
 		.maxattr = ARRAY_SIZE(cg_set_policy) - 1,
-		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = COWGUARD_CMD_GET_REGISTRATIONS,

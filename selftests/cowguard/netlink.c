@@ -3,8 +3,11 @@
  * The generic netlink family "cowguard", spoken raw (no libnl), so that the
  * tests can send exactly the malformed requests they mean to: each is
  * refused with its errno and an extended-ack message, and changes nothing.
- * Then dumps across thousands of processes, with processes exiting in the
- * middle of a dump.
+ * Who may do what: setting needs CAP_SYS_ADMIN (of the sender and of the
+ * socket's opener), and a dump shows a process's entries only to a caller
+ * who could read its /proc/PID/maps, tried as uid 65534 without
+ * capabilities. Then dumps across thousands of processes, with processes
+ * exiting in the middle of a dump.
  */
 #include <errno.h>
 #include <signal.h>
@@ -13,250 +16,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
 #include <linux/cowguard.h>
 
 #include "kselftest_harness.h"
 #include "cg_test.h"
+#include "cg_nl.h"
 
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
-#endif
-
-#define BUF_SIZE	(64 * 1024)
-
-struct nl {
-	int fd;
-	uint16_t family;
-	uint32_t seq;
-	char msg[256];		/* extended-ack message of the last error */
-	char buf[BUF_SIZE];
-};
-
-/* A request under construction. */
-struct req {
-	struct nlmsghdr *h;
-	char data[1024];
-};
-
-static void req_init(struct req *r, uint16_t type, uint16_t flags, uint8_t cmd)
-{
-	struct genlmsghdr *g;
-
-	memset(r->data, 0, sizeof(r->data));
-	r->h = (struct nlmsghdr *)r->data;
-	r->h->nlmsg_len = NLMSG_LENGTH(GENL_HDRLEN);
-	r->h->nlmsg_type = type;
-	r->h->nlmsg_flags = NLM_F_REQUEST | flags;
-	g = NLMSG_DATA(r->h);
-	g->cmd = cmd;
-	g->version = COWGUARD_GENL_VERSION;
-}
-
-static void req_put(struct req *r, uint16_t type, const void *data, size_t len)
-{
-	struct nlattr *a = (struct nlattr *)(r->data + NLMSG_ALIGN(r->h->nlmsg_len));
-
-	a->nla_type = type;
-	a->nla_len = NLA_HDRLEN + len;
-	memcpy((char *)a + NLA_HDRLEN, data, len);
-	r->h->nlmsg_len = NLMSG_ALIGN(r->h->nlmsg_len) + NLA_ALIGN(a->nla_len);
-}
-
-static void req_u32(struct req *r, uint16_t type, uint32_t v)
-{
-	req_put(r, type, &v, sizeof(v));
-}
-
-static void req_u64(struct req *r, uint16_t type, uint64_t v)
-{
-	req_put(r, type, &v, sizeof(v));
-}
-
-static void req_str(struct req *r, uint16_t type, const char *s)
-{
-	req_put(r, type, s, strlen(s) + 1);
-}
-
-static int nl_send(struct nl *nl, struct req *r)
-{
-	r->h->nlmsg_seq = ++nl->seq;
-	return send(nl->fd, r->h, r->h->nlmsg_len, 0) == (ssize_t)r->h->nlmsg_len ?
-	       0 : -errno;
-}
-
-/* The extended-ack message among the TLVs after offset @off of @h. */
-static void take_msg(struct nl *nl, const struct nlmsghdr *h, size_t off)
-{
-	const struct nlattr *a;
-	size_t pos;
-
-	if (!(h->nlmsg_flags & NLM_F_ACK_TLVS))
-		return;
-	for (pos = NLMSG_ALIGN(off); pos + NLA_HDRLEN <= h->nlmsg_len;
-	     pos += NLA_ALIGN(a->nla_len)) {
-		a = (const struct nlattr *)((const char *)h + pos);
-		if (a->nla_len < NLA_HDRLEN)
-			break;
-		if (a->nla_type == NLMSGERR_ATTR_MSG)
-			snprintf(nl->msg, sizeof(nl->msg), "%.*s",
-				 (int)(a->nla_len - NLA_HDRLEN),
-				 (const char *)a + NLA_HDRLEN);
-	}
-}
-
-typedef void (*on_msg_t)(const struct nlmsghdr *h, void *arg);
-
-/*
- * Receive until the ack, the error or NLMSG_DONE of the last request,
- * handing every data message to @cb. Return 0 or the negative errno the
- * kernel answered. *@batches counts the recv() calls that carried data.
- */
-static int nl_recv(struct nl *nl, on_msg_t cb, void *arg, int *batches)
-{
-	nl->msg[0] = '\0';
-	for (;;) {
-		ssize_t n = recv(nl->fd, nl->buf, sizeof(nl->buf), 0);
-		struct nlmsghdr *h;
-		int data = 0;
-
-		if (n < 0)
-			return -errno;
-		for (h = (struct nlmsghdr *)nl->buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				struct nlmsgerr *e = NLMSG_DATA(h);
-				size_t off = NLMSG_HDRLEN + sizeof(*e);
-
-				if (!(h->nlmsg_flags & NLM_F_CAPPED))
-					off += e->msg.nlmsg_len - NLMSG_HDRLEN;
-				if (e->error)
-					take_msg(nl, h, off);
-				return e->error;
-			}
-			if (h->nlmsg_type == NLMSG_DONE) {
-				int err;
-
-				memcpy(&err, NLMSG_DATA(h), sizeof(err));
-				if (err < 0)
-					take_msg(nl, h, NLMSG_HDRLEN + sizeof(int));
-				return err < 0 ? err : 0;
-			}
-			data = 1;
-			if (cb)
-				cb(h, arg);
-		}
-		if (batches && data)
-			++*batches;
-	}
-}
-
-static struct nlattr *first_attr(const struct nlmsghdr *h, size_t hdr)
-{
-	return (struct nlattr *)((char *)NLMSG_DATA(h) + NLMSG_ALIGN(hdr));
-}
-
-#define for_each_attr(a, start, len)					\
-	for (a = (start); (char *)a + NLA_HDRLEN <= (char *)(start) + (len) && \
-	     a->nla_len >= NLA_HDRLEN; a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len)))
-
-#define for_each_top_attr(a, h)						\
-	for_each_attr(a, first_attr(h, GENL_HDRLEN),			\
-		      (h)->nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN)
-
-static void *attr_data(const struct nlattr *a)
-{
-	return (char *)a + NLA_HDRLEN;
-}
-
-static uint64_t attr_u64(const struct nlattr *a)
-{
-	uint64_t v;
-
-	memcpy(&v, attr_data(a), sizeof(v));
-	return v;
-}
-
-static uint32_t attr_u32(const struct nlattr *a)
-{
-	uint32_t v;
-
-	memcpy(&v, attr_data(a), sizeof(v));
-	return v;
-}
-
-static void on_family(const struct nlmsghdr *h, void *arg)
-{
-	struct nlattr *a;
-
-	for_each_top_attr(a, h)
-		if ((a->nla_type & NLA_TYPE_MASK) == CTRL_ATTR_FAMILY_ID)
-			*(uint16_t *)arg = *(uint16_t *)attr_data(a);
-}
-
-static int nl_open(struct nl *nl)
-{
-	int one = 1;
-	struct req r;
-	int err;
-
-	memset(nl, 0, sizeof(*nl));
-	nl->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
-	if (nl->fd < 0)
-		return -errno;
-	setsockopt(nl->fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-	setsockopt(nl->fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
-	req_init(&r, GENL_ID_CTRL, NLM_F_ACK, CTRL_CMD_GETFAMILY);
-	((struct genlmsghdr *)NLMSG_DATA(r.h))->version = 2;
-	req_str(&r, CTRL_ATTR_FAMILY_NAME, COWGUARD_GENL_NAME);
-	err = nl_send(nl, &r);
-	if (!err)
-		err = nl_recv(nl, on_family, &nl->family, NULL);
-	return err ? err : nl->family ? 0 : -ENOENT;
-}
-
-/* The value of tunable @name in a COWGUARD_CMD_GET_MODULE reply. */
-struct tunable_query {
-	const char *name;
-	int64_t value;
-};
-
-static void on_module(const struct nlmsghdr *h, void *arg)
-{
-	struct tunable_query *q = arg;
-	struct nlattr *a, *t;
-
-	for_each_top_attr(a, h) {
-		const char *name = NULL;
-		int64_t value = -1;
-
-		if ((a->nla_type & NLA_TYPE_MASK) != COWGUARD_MODULE_A_TUNABLE)
-			continue;
-		for_each_attr(t, (struct nlattr *)attr_data(a), a->nla_len - NLA_HDRLEN) {
-			if (t->nla_type == COWGUARD_TUNABLE_A_NAME)
-				name = attr_data(t);
-			if (t->nla_type == COWGUARD_TUNABLE_A_VALUE)
-				value = (int64_t)attr_u64(t);
-		}
-		if (name && !strcmp(name, q->name))
-			q->value = value;
-	}
-}
-
-static int64_t get_tunable(struct nl *nl, const char *name)
-{
-	struct tunable_query q = { .name = name, .value = -1 };
-	struct req r;
-
-	req_init(&r, nl->family, NLM_F_ACK, COWGUARD_CMD_GET_MODULE);
-	if (nl_send(nl, &r) || nl_recv(nl, on_module, &q, NULL))
-		return -1;
-	return q.value;
-}
+#define NOBODY	65534
+#define CAP(c)	(1ULL << (c))
 
 static long param(const char *name)
 {
@@ -271,14 +47,6 @@ static long param(const char *name)
 		buf[0] = '\0';
 	fclose(f);
 	return buf[0] ? atol(buf) : -1;
-}
-
-/* Send @r and return the errno of the answer (0 for an ack). */
-static int transact(struct nl *nl, struct req *r)
-{
-	int err = nl_send(nl, r);
-
-	return err ? err : nl_recv(nl, NULL, NULL, NULL);
 }
 
 FIXTURE(genl) {
@@ -442,30 +210,399 @@ TEST_F(genl, get_module_takes_no_attributes)
 	EXPECT_NE(0, self->nl.msg[0]);
 }
 
+/* Effective and permitted capabilities: @caps (a subset of the current). */
+static int set_caps(uint64_t caps)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = {
+		{ .effective = (uint32_t)caps, .permitted = (uint32_t)caps },
+		{ .effective = caps >> 32, .permitted = caps >> 32 },
+	};
+
+	return syscall(SYS_capset, &h, d);
+}
+
+/* uid and gid NOBODY, no groups, no capabilities. */
+static int become_nobody(void)
+{
+	return setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+	       setresuid(NOBODY, NOBODY, NOBODY) || set_caps(0) ? -1 : 0;
+}
+
+/* What a child saw: two errnos and their extended-ack messages. */
+struct outcome {
+	int err[2];
+	char msg[2][256];
+	int setup;	/* nonzero: the child could not set itself up */
+};
+
+static struct outcome *outcome_map(void)
+{
+	struct outcome *o = mmap(NULL, sizeof(*o), PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return o == MAP_FAILED ? NULL : o;
+}
+
+/* SET trap_budget=@v on @nl, then on a socket of the child's own. */
+static void set_twice(struct nl *nl, struct outcome *o, long v)
+{
+	o->err[0] = set_tunable(nl, "trap_budget", v);
+	snprintf(o->msg[0], sizeof(o->msg[0]), "%s", nl->msg);
+	close(nl->fd);
+	o->err[1] = nl_open(nl);
+	if (!o->err[1])
+		o->err[1] = set_tunable(nl, "trap_budget", v);
+	snprintf(o->msg[1], sizeof(o->msg[1]), "%s", nl->msg);
+}
+
+static void expect_eperm(struct __test_metadata *_metadata, struct outcome *o)
+{
+	int i;
+
+	EXPECT_EQ(0, o->setup);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(-EPERM, o->err[i]) TH_LOG("socket %d: %s", i, o->msg[i]);
+		EXPECT_NE(NULL, strstr(o->msg[i], "CAP_SYS_ADMIN"))
+			TH_LOG("socket %d: message \"%s\"", i, o->msg[i]);
+	}
+}
+
 TEST_F(genl, set_unprivileged)
 {
-	pid_t pid = fork();
+	struct outcome *o = outcome_map();
+	pid_t pid;
 
+	ASSERT_NE(NULL, o);
+	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		struct req r;
-		int err;
-
-		/* nobody: no CAP_NET_ADMIN */
-		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
-			_exit(10);
-		req_init(&r, self->nl.family, NLM_F_ACK, COWGUARD_CMD_SET_TUNABLE);
-		req_str(&r, COWGUARD_A_TUNABLE_NAME, "trap_budget");
-		req_u64(&r, COWGUARD_A_TUNABLE_VALUE, self->budget + 1);
-		err = transact(&self->nl, &r);
-		/* A new socket, opened unprivileged, too. */
-		close(self->nl.fd);
-		if (err == -EPERM && !nl_open(&self->nl))
-			err = transact(&self->nl, &r);
-		_exit(err == -EPERM ? 0 : 11);
+		o->setup = become_nobody();
+		if (!o->setup)
+			set_twice(&self->nl, o, self->budget + 1);
+		_exit(0);
 	}
 	EXPECT_EQ(0, cg_wait(pid));
+	expect_eperm(_metadata, o);
 	EXPECT_EQ(self->budget, param("trap_budget"));
+}
+
+/* Root with CAP_NET_ADMIN (what genetlink's GENL_ADMIN_PERM asks) only. */
+TEST_F(genl, set_needs_cap_sys_admin)
+{
+	struct outcome *o = outcome_map();
+	pid_t pid;
+
+	ASSERT_NE(NULL, o);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		o->setup = set_caps(CAP(CAP_NET_ADMIN));
+		if (!o->setup)
+			set_twice(&self->nl, o, self->budget + 1);
+		_exit(0);
+	}
+	EXPECT_EQ(0, cg_wait(pid));
+	expect_eperm(_metadata, o);
+	EXPECT_EQ(self->budget, param("trap_budget"));
+	cg_param_set(CG_PARAM("trap_budget"), self->budget);
+}
+
+/* CAP_SYS_ADMIN, as for the parameter files, is enough. */
+TEST_F(genl, set_with_cap_sys_admin_only)
+{
+	struct outcome *o = outcome_map();
+	pid_t pid;
+
+	ASSERT_NE(NULL, o);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		o->setup = set_caps(CAP(CAP_SYS_ADMIN));
+		if (!o->setup)
+			set_twice(&self->nl, o, self->budget + 1);
+		_exit(0);
+	}
+	EXPECT_EQ(0, cg_wait(pid));
+	EXPECT_EQ(0, o->setup);
+	EXPECT_EQ(0, o->err[0]) TH_LOG("%s", o->msg[0]);
+	EXPECT_EQ(0, o->err[1]) TH_LOG("%s", o->msg[1]);
+	EXPECT_EQ(self->budget + 1, param("trap_budget"));
+	cg_param_set(CG_PARAM("trap_budget"), self->budget);
+}
+
+/*
+ * A socket opened by an unprivileged user and written by root: refused, as
+ * genetlink refuses its admin commands (a setuid program writing what a
+ * user hands it must not set tunables for him).
+ */
+TEST_F(genl, set_on_an_unprivileged_users_socket)
+{
+	struct outcome *o = outcome_map();
+	pid_t pid;
+
+	ASSERT_NE(NULL, o);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct nl nl;
+
+		/* euid NOBODY, saved uid 0: capabilities come back with euid 0. */
+		o->setup = setresuid(NOBODY, NOBODY, 0) || nl_open(&nl) ||
+			   setresuid(-1, 0, -1);
+		if (!o->setup) {
+			o->err[0] = o->err[1] = set_tunable(&nl, "trap_budget",
+							    self->budget + 1);
+			snprintf(o->msg[0], sizeof(o->msg[0]), "%s", nl.msg);
+			snprintf(o->msg[1], sizeof(o->msg[1]), "%s", nl.msg);
+		}
+		_exit(0);
+	}
+	EXPECT_EQ(0, cg_wait(pid));
+	expect_eperm(_metadata, o);
+	EXPECT_EQ(self->budget, param("trap_budget"));
+	cg_param_set(CG_PARAM("trap_budget"), self->budget);
+}
+
+/* A process holding a one-page registration until released. */
+struct holder {
+	pid_t pid;
+	uint64_t reg_id;
+	int release;
+};
+
+/* As @uid (0: root), dumpable or not. */
+static int holder_start(struct holder *h, uid_t uid, int dumpable)
+{
+	int ready[2], release[2];
+	ssize_t n;
+
+	if (pipe(ready) || pipe(release))
+		return -1;
+	h->pid = fork();
+	if (h->pid < 0)
+		return -1;
+	if (h->pid == 0) {
+		int fd = cg_open();	/* the device is root's: open it first */
+		char *p = cg_map_filled(1);
+		struct cowguard_stats st;
+		uint64_t id;
+		char c;
+
+		close(ready[0]);
+		close(release[1]);
+		if (fd < 0 || !p || (uid && become_nobody()) ||
+		    cg_register(fd, p, PG) || cg_stats(fd, p, &st) ||
+		    prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0))
+			_exit(1);
+		id = st.reg_id;
+		if (write(ready[1], &id, sizeof(id)) != sizeof(id))
+			_exit(2);
+		while (read(release[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(p[0] == 1 ? 0 : 3);
+	}
+	close(ready[1]);
+	close(release[0]);
+	n = read(ready[0], &h->reg_id, sizeof(h->reg_id));
+	close(ready[0]);
+	h->release = release[1];
+	return n == sizeof(h->reg_id) ? 0 : -1;
+}
+
+static int holder_stop(struct holder *h)
+{
+	close(h->release);
+	return cg_wait(h->pid);
+}
+
+/* How often each of ids[] appeared in each dump. */
+enum { SEEN_REGS, SEEN_VIEWS, SEEN_SITES, __SEEN_MAX };
+#define SEEN_IDS	4
+
+struct seen {
+	uint64_t ids[SEEN_IDS];
+	int count[__SEEN_MAX][SEEN_IDS];
+	int err[__SEEN_MAX];
+	char msg[256];
+	int64_t registrations;	/* GET_MODULE's total */
+	int setup;
+};
+
+struct seen_ctx {
+	struct seen *s;
+	int dump;
+	uint16_t attr;		/* the attribute with the registration id */
+};
+
+static void on_seen(const struct nlmsghdr *h, void *arg)
+{
+	struct seen_ctx *ctx = arg;
+	struct nlattr *a;
+	int i;
+
+	for_each_top_attr(a, h) {
+		if (a->nla_type != ctx->attr)
+			continue;
+		for (i = 0; i < SEEN_IDS; i++)
+			if (ctx->s->ids[i] && ctx->s->ids[i] == attr_u64(a))
+				ctx->s->count[ctx->dump][i]++;
+	}
+}
+
+static void dump_seen(struct nl *nl, struct seen *s)
+{
+	static const struct { uint8_t cmd; uint16_t attr; } dumps[] = {
+		[SEEN_REGS] = { COWGUARD_CMD_GET_REGISTRATIONS, COWGUARD_REG_A_ID },
+		[SEEN_VIEWS] = { COWGUARD_CMD_GET_VIEWS, COWGUARD_VIEW_A_REG_ID },
+		[SEEN_SITES] = { COWGUARD_CMD_GET_SITES, COWGUARD_SITES_A_REG_ID },
+	};
+	struct tunable_query q = {};
+	struct seen_ctx ctx = { .s = s };
+	struct req r;
+
+	for (ctx.dump = 0; ctx.dump < __SEEN_MAX; ctx.dump++) {
+		ctx.attr = dumps[ctx.dump].attr;
+		req_init(&r, nl->family, NLM_F_DUMP, dumps[ctx.dump].cmd);
+		s->err[ctx.dump] = nl_send(nl, &r);
+		if (!s->err[ctx.dump])
+			s->err[ctx.dump] = nl_recv(nl, on_seen, &ctx, NULL);
+	}
+	if (!get_module(nl, &q))
+		s->registrations = q.registrations;
+}
+
+static struct seen *seen_map(void)
+{
+	struct seen *s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return s == MAP_FAILED ? NULL : s;
+}
+
+static const char *const seen_name[] = { "registrations", "views", "sites" };
+
+/* Registration ids[i] appeared @want[i] times in each dump. */
+static void expect_seen(struct __test_metadata *_metadata, struct seen *s,
+			const int *want, const char *const *who)
+{
+	int d, i;
+
+	EXPECT_EQ(0, s->setup);
+	for (d = 0; d < __SEEN_MAX; d++) {
+		EXPECT_EQ(0, s->err[d]) TH_LOG("%s dump: %s", seen_name[d], s->msg);
+		for (i = 0; i < SEEN_IDS; i++)
+			if (s->ids[i])
+				EXPECT_EQ(want[i], s->count[d][i])
+					TH_LOG("%s dump: registration of %s",
+					       seen_name[d], who[i]);
+	}
+}
+
+/*
+ * uid NOBODY without capabilities sees its own entries and those of a
+ * dumpable process of its uid; not root's (the hidepid bypass), not a
+ * non-dumpable process's of its own uid (set with prctl here; setuid
+ * programs are non-dumpable too). Module totals still count them all.
+ * Root, with CAP_SYS_PTRACE, sees them all.
+ */
+TEST_F(genl, dump_shows_only_processes_the_caller_may_read)
+{
+	static const char *const who[SEEN_IDS] = {
+		"root", "a dumpable process of the same uid",
+		"a non-dumpable process of the same uid", "the dumper itself",
+	};
+	static const int want_nobody[SEEN_IDS] = { 0, 1, 0, 1 };
+	static const int want_root[SEEN_IDS] = { 1, 1, 1, 0 };
+	struct holder h[3];
+	struct seen *s = seen_map();
+	pid_t pid;
+	int i;
+
+	ASSERT_NE(NULL, s);
+	ASSERT_EQ(0, holder_start(&h[0], 0, 1));
+	ASSERT_EQ(0, holder_start(&h[1], NOBODY, 1));
+	ASSERT_EQ(0, holder_start(&h[2], NOBODY, 0));
+	for (i = 0; i < 3; i++)
+		s->ids[i] = h[i].reg_id;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int fd = cg_open();
+		char *p = cg_map_filled(1);
+		struct cowguard_stats st;
+		struct nl nl;
+
+		/* Non-dumpable itself: a process always sees its own. */
+		s->setup = fd < 0 || !p || become_nobody() ||
+			   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) ||
+			   cg_register(fd, p, PG) || cg_stats(fd, p, &st) ||
+			   nl_open(&nl);
+		if (!s->setup) {
+			s->ids[3] = st.reg_id;
+			dump_seen(&nl, s);
+			snprintf(s->msg, sizeof(s->msg), "%s", nl.msg);
+		}
+		_exit(0);
+	}
+	EXPECT_EQ(0, cg_wait(pid));
+	expect_seen(_metadata, s, want_nobody, who);
+	EXPECT_LE(4, s->registrations) TH_LOG("module totals hidden");
+
+	memset(s->count, 0, sizeof(s->count));
+	s->ids[3] = 0;
+	dump_seen(&self->nl, s);
+	expect_seen(_metadata, s, want_root, who);
+
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(0, holder_stop(&h[i]));
+}
+
+/*
+ * The dump is read with root's credentials on a socket uid NOBODY opened:
+ * it shows what NOBODY may read, no more (as /proc checks the opener of
+ * /proc/PID/maps, not its reader).
+ */
+TEST_F(genl, dump_checks_the_sockets_opener)
+{
+	static const char *const who[SEEN_IDS] = {
+		"root", "a dumpable process of the opener's uid",
+		"a non-dumpable process of the opener's uid",
+	};
+	static const int want[SEEN_IDS] = { 0, 1, 0 };
+	struct holder h[3];
+	struct seen *s = seen_map();
+	pid_t pid;
+	int i;
+
+	ASSERT_NE(NULL, s);
+	ASSERT_EQ(0, holder_start(&h[0], 0, 1));
+	ASSERT_EQ(0, holder_start(&h[1], NOBODY, 1));
+	ASSERT_EQ(0, holder_start(&h[2], NOBODY, 0));
+	for (i = 0; i < 3; i++)
+		s->ids[i] = h[i].reg_id;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct nl nl;
+
+		/* Saved ids 0: root's capabilities come back with euid 0. */
+		s->setup = setgroups(0, NULL) ||
+			   setresgid(NOBODY, NOBODY, 0) ||
+			   setresuid(NOBODY, NOBODY, 0) || nl_open(&nl) ||
+			   setresuid(-1, 0, -1) || setresgid(-1, 0, -1);
+		if (!s->setup) {
+			dump_seen(&nl, s);
+			snprintf(s->msg, sizeof(s->msg), "%s", nl.msg);
+		}
+		_exit(0);
+	}
+	EXPECT_EQ(0, cg_wait(pid));
+	expect_seen(_metadata, s, want, who);
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(0, holder_stop(&h[i]));
 }
 
 TEST_F(genl, dump_pid_of_the_wrong_size)

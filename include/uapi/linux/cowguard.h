@@ -226,9 +226,8 @@ struct cowguard_stats {
  * attribute type, a wrong length or a value out of range is refused with
  * EINVAL or ERANGE, and every error carries an extended-ack message
  * (NETLINK_EXT_ACK), naming the attribute where there is one. Each reply
- * uses its
- * own attribute space, given below. u64 attributes are 8-byte aligned
- * with *_A_PAD. Counters only grow; page counts are in pages of
+ * uses its own attribute space, given below. u64 attributes are 8-byte
+ * aligned with *_A_PAD. Counters only grow; page counts are in pages of
  * COWGUARD_MODULE_A_PAGE_SIZE bytes.
  *
  * COWGUARD_CMD_GET_MODULE (request, no attributes)
@@ -262,13 +261,13 @@ struct cowguard_stats {
  *
  *	Sets a module parameter, as writing /sys/module/cowguard/parameters
  *	does, with the same ranges (one table in the module); registrations
- *	made before keep the values they took. Errors: EINVAL (malformed
- *	attribute, refused by the policy before anything else is checked),
+ *	made before keep the values they took. Errors, in the order checked:
+ *	EINVAL (a malformed or unknown attribute, refused by the policy),
  *	EPERM (the sender or the socket's opener lacks CAP_SYS_ADMIN, which
- *	the root-only parameter files stand for), EINVAL (missing attribute),
- *	ENOENT (no tunable of that name), ERANGE (value outside [min, max] of
- *	the tunable, see COWGUARD_CMD_GET_MODULE; the parameter files refuse
- *	it with ERANGE too). Nothing changes on error.
+ *	the root-only parameter files stand for), EINVAL (a missing
+ *	attribute), ENOENT (no tunable of that name), ERANGE (a value outside
+ *	[min, max] of the tunable, see COWGUARD_CMD_GET_MODULE; the parameter
+ *	files refuse it with ERANGE too). Nothing changes on error.
  *
  * COWGUARD_CMD_GET_REGISTRATIONS (NLM_F_DUMP, no attributes)
  *	One message per registration the caller may see (*), in increasing
