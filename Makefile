@@ -9,6 +9,11 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 VM_MEM ?= 4096
 VM_CPUS ?= 2
+# The debug kernel's run (test-debug): guest memory (KASAN's shadow takes
+# an eighth) and each test binary's timeout, for a kernel several times
+# slower than Debian's under TCG.
+DEBUG_VM_MEM ?= 4096
+DEBUG_TEST_TIMEOUT ?= 1200
 CMD ?=
 # KDIR is not exported: the headers it names may be installed by this very
 # run (scripts/setup), and a value fixed before that would be empty.
@@ -64,6 +69,25 @@ cli-test: module userspace
 runner-test: all
 	@$(SETUP) vm
 	selftests/runner/selftest
+
+# The debug kernel (KASAN, lockdep, DEBUG_VM, DEBUG_PAGEALLOC, fault
+# injection; scripts/debug-kernel.config), built once into build/ and
+# cached, and cowguard.ko and the runner's test module built against it.
+debug-kernel:
+	scripts/debug-kernel
+
+debug-module: debug-kernel
+	scripts/debug-kernel module
+
+# Every kselftest binary on the debug kernel with the module built against
+# it, after the runner's check that a use after free turns the run red.
+test-debug: all debug-module
+	@$(SETUP) vm
+	status=0; \
+	selftests/runner/selftest -D || status=1; \
+	selftests/runner/vm-tests -D -m $(DEBUG_VM_MEM) -- -t $(DEBUG_TEST_TIMEOUT) \
+		$(sort $(wildcard $(patsubst %.c,%,$(wildcard selftests/cowguard/*.c)))) || status=1; \
+	exit $$status
 
 # The CPython adapter for Debian's /usr/bin/python3: host tests, then the
 # module-present tests and gunicorn in the VM, and the fallback in a VM
@@ -176,4 +200,4 @@ clean:
 	$(MAKE) -C userspace/lib clean
 	rm -rf build
 
-.PHONY: all setup setup-build module userspace selftests host-test vm-test runner-test python-test test style vm-deps vm vmrun-test bench-micro demo demo-long install uninstall dkms-source dkms-test install-test cli-test clean
+.PHONY: all setup setup-build module userspace selftests host-test vm-test runner-test debug-kernel debug-module test-debug python-test test style vm-deps vm vmrun-test bench-micro demo demo-long install uninstall dkms-source dkms-test install-test cli-test clean
