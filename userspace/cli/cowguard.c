@@ -19,7 +19,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "top", cmd_top, "top [--json] [-d SECONDS] [-n COUNT] [-p PID]",
 	  "refreshing view of processes and the instructions that break sharing" },
 	{ "set", cmd_set, "set KEY=VALUE...",
-	  "set a tunable (needs CAP_NET_ADMIN)" },
+	  "set a tunable (needs CAP_SYS_ADMIN)" },
 };
 
 static void show_usage(FILE *out, const char *prog)
@@ -67,8 +67,9 @@ int cli_fail(struct cli *cli, int err, const char *what)
 	switch (-err) {
 	case EPERM:
 	case EACCES:
-		fprintf(stderr, "%s: %s: permission denied: this needs CAP_NET_ADMIN (run it as root)\n",
-			cli->prog, what);
+		/* The kernel says what is missing; an older one says nothing. */
+		fprintf(stderr, "%s: %s: permission denied: %s (run it as root)\n",
+			cli->prog, what, *msg ? msg : "this needs CAP_SYS_ADMIN");
 		return CG_EXIT_PERM;
 	case ESRCH:
 		status = CG_EXIT_NO_PID;

@@ -98,9 +98,9 @@
  *	/proc/PID/maps. Partial munmap and partial mprotect fail with EINVAL
  *	(unmap or mprotect a whole registered VMA instead). mremap: growing
  *	(new_size > old_size, or old_size 0) fails with EFAULT, the kernel's
- *	errno for a VM_DONTEXPAND mapping; moving (MREMAP_FIXED, MREMAP_MAYMOVE
- *	elsewhere, MREMAP_DONTUNMAP) or shrinking fails with EINVAL; the same
- *	size in place succeeds and changes nothing.
+ *	errno for a VM_DONTEXPAND mapping, MREMAP_MAYMOVE or not; moving
+ *	(MREMAP_FIXED, MREMAP_DONTUNMAP) or shrinking fails with EINVAL; the
+ *	same size in place succeeds and changes nothing.
  *	MADV_DONTNEED keeps the contents instead of zero-filling; MADV_FREE and
  *	MADV_WIPEONFORK fail with EINVAL; MADV_DONTFORK leaves the child without
  *	the range, as for anonymous memory.
