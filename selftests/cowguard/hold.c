@@ -240,6 +240,43 @@ TEST_F(hold, msync_succeeds_as_on_anonymous_memory)
 	munmap(p, 2 * PG);
 }
 
+/*
+ * 16 GiB of 4-byte slots is 2^32 of them, where bitmap_from_arr32()'s bit
+ * count wrapped to 0 and the slot map came out empty: an increment of the
+ * last slot must still be emulated. Untouched memory registers for free.
+ */
+TEST_F_TIMEOUT(hold, slot_map_of_2_32_slots, 240)
+{
+	const size_t len = 16UL << 30, maplen = len / 4 / 8;
+	long max = cg_param_read(CG_PARAM("max_register_mb"));
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint8_t *map = mmap(NULL, maplen, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	volatile uint32_t *last = (uint32_t *)(p + len - 4);
+	struct cowguard_register r = {
+		.size = sizeof(r), .start = (uintptr_t)p, .length = len,
+		.slot_width = 4, .slot_map = (uintptr_t)map, .slot_map_len = maplen,
+		.band_low = 1U << 30, .band_high = 3U << 30,
+	};
+	struct cowguard_stats st;
+
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_NE(MAP_FAILED, map);
+	if (max < 16384)
+		SKIP(return, "max_register_mb %ld is below 16 GiB", max);
+	*last = 1U << 31;
+	map[maplen - 1] = 0x80;		/* slot 2^32 - 1 */
+	ASSERT_EQ(0, ioctl(self->fd, COWGUARD_IOC_REGISTER, &r) ? -errno : 0);
+	munmap(map, maplen);
+	asm volatile("lock incl (%0)" : : "r"(last) : "memory", "cc");
+	ASSERT_EQ(0, cg_stats(self->fd, p, &st));
+	EXPECT_EQ(1, st.emulated);
+	EXPECT_EQ(0, st.shadow_pages);
+	EXPECT_EQ(1U << 31, *last);
+	munmap(p, len);
+}
+
 struct racer {
 	int fd;
 	char *p;
