@@ -114,7 +114,7 @@ static int init_on_free(void)
  * shadow with a plain word changed too (kept); then reclaim at full speed
  * and unregister at once.
  */
-TEST_F_TIMEOUT(race, unregister_during_reclaim, 200)
+TEST_F_TIMEOUT(race, unregister_during_reclaim, 600)
 {
 	const char *env = getenv("CG_RACE_ROUNDS");
 	int rounds = env ? atoi(env) : 8, round, bad_rounds = 0;
@@ -268,7 +268,7 @@ static void *zapper(void *arg)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(race, probed_writes_not_lost, 200)
+TEST_F_TIMEOUT(race, probed_writes_not_lost, 300)
 {
 	const char *env = getenv("CG_RACE_SECS");
 	int secs = env ? atoi(env) : 60, i;
