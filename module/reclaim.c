@@ -134,20 +134,24 @@ static bool cg_reclaim_page(struct cg_view *view, unsigned long idx, bool at_onc
 		   cg_backing_off(ps)) {
 		entry = 0;	/* quiet, but not for long enough yet */
 	}
+	page = cg_entry_page(entry);
+	if (entry)
+		get_page(page);	/* a fault may replace a shared shadow */
 	spin_unlock(&view->lock);
 	if (!entry)
 		return false;
-	if (probe) {
+	if (probe)
 		cg_zap_view_page(view, idx);
-		if (!at_once)
-			return false;
-	}
-	page = cg_entry_page(entry);
 	/* A first look, racy for an exclusive shadow: one holding real data
-	 * stays as it is mapped. The look that decides is the one below.
+	 * stays as it is mapped. The look that decides is the one below,
+	 * without this reference, which would fail the freeze.
 	 */
-	if (!cg_only_refcounts_differ(view->region, page, idx))
+	take = (!probe || at_once) &&
+	       cg_only_refcounts_differ(view->region, page, idx);
+	put_page(page);
+	if (!take)
 		return false;
+	take = false;
 	/* Stops writes through a PTE the probe's ABA window let through, and
 	 * drops read-only mappings, which hold references too.
 	 */
