@@ -93,6 +93,9 @@ static int seed_given;
 
 static pthread_mutex_t find_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_long nfindings;
+/* Where a finding came from, to replay it: phase and call of its thread. */
+static __thread const char *where = "";
+static __thread long call_no = -1;
 
 static void finding(const char *fmt, ...)
 {
@@ -102,7 +105,10 @@ static void finding(const char *fmt, ...)
 	if (n > 30)
 		return;
 	pthread_mutex_lock(&find_lock);
-	fprintf(stderr, "# FINDING (seed %llu): ", (unsigned long long)cfg_seed);
+	fprintf(stderr, "# FINDING (seed %llu", (unsigned long long)cfg_seed);
+	if (call_no >= 0)
+		fprintf(stderr, ", %s call %ld", where, call_no);
+	fprintf(stderr, "): ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -512,6 +518,7 @@ static int errno_allowed(int kind, int e)
 
 struct fuzzer {
 	unsigned int id;
+	const char *phase;
 	struct rng r;
 	int fd, fd_ro;
 	struct specials sp;
@@ -1046,9 +1053,11 @@ static void *fuzz_thread(void *arg)
 
 	guard_install();
 	specials_setup(&f->sp, main_stack, f->id);
+	where = f->phase;
 	while (f->calls < f->quota && !atomic_load(&stop)) {
 		unsigned int k = below(&f->r, 1000);
 
+		call_no = f->calls;
 		if (k < 280)
 			fuzz_register(f);
 		else if (k < 480)
@@ -1823,6 +1832,7 @@ static void ioctl_phase(const char *name, int fd, int fd_ro, struct nl_fuzz *z,
 	for (i = 0; i < nthreads; i++) {
 		memset(&fz[i], 0, sizeof(fz[i]));
 		fz[i].id = i;
+		fz[i].phase = name;
 		fz[i].r = rng_for(i + 16 * phase);
 		fz[i].fd = fd;
 		fz[i].fd_ro = fd_ro;
@@ -1942,7 +1952,9 @@ static int netlink_worker(void)
 		fprintf(stderr, "# cannot resolve the cowguard family\n");
 		return 1;
 	}
+	where = "netlink request";
 	while (z.msgs < cfg_nl && now_s() - t0 < cfg_nl_seconds) {
+		call_no = z.msgs;
 		nl_fuzz_one(&z);
 		if (!(++total % 4096) && !nl_get_module(&z.nl, &mi))
 			check_tunables(&mi, "netlink fuzz");
@@ -2011,7 +2023,7 @@ TEST_F_TIMEOUT(fuzz, netlink, 280)
 /* sysfs and netlink take the same values: one contract per tunable, and
  * what either accepts, GET_MODULE reports inside the tunable's own range.
  */
-TEST_F(fuzz, tunable_contract)
+TEST_F_TIMEOUT(fuzz, tunable_contract, 120)
 {
 	struct rng r = rng_for(500);
 	struct module_info mi;
