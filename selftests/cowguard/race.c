@@ -7,11 +7,13 @@
  * - unregister_during_reclaim: COWGUARD_IOC_UNREGISTER copies each page of
  *   the view back into anonymous memory while reclaim may free the very
  *   shadow it copies; the bytes must be exactly the process's view. A page
- *   freed under the copy reads as zeros with init_on_free=1 (every time)
- *   and as whatever reused it without (only when the page is reused in
- *   the window), so run it as
+ *   freed under the copy reads as zeros with init_on_free=1 and as
+ *   whatever reused it without (only when it is reused in the window: the
+ *   old module failed 4-6 rounds of 8 with init_on_free=1, none of 16
+ *   without), so run it as
  *	scripts/vm-run -a init_on_free=1 -- selftests/cowguard/race
- *   for the sharpest check; it still checks the bytes without.
+ *   as make test-debug does (init_on_free=1 debug_pagealloc=on, where the
+ *   stale read itself faults); make vm-test checks the bytes without it.
  * - probed_writes_not_lost: writer threads store real data (out of the
  *   band) into the same pages and read it back while a reader refaults
  *   them and another thread zaps them with MADV_DONTNEED: a write fault
