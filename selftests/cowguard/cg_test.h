@@ -176,8 +176,9 @@ static inline long cg_meminfo_kb(const char *field)
 
 /*
  * Reclaim pressure for the race tests (kwrite.c, race.c): a sibling process
- * that writes @val ("2": slab objects, which runs every shrinker) to
- * drop_caches in a loop until killed. Return: its pid, or -1.
+ * that writes @val ("6": slab objects, which runs every shrinker, and 4 so
+ * that the kernel logs it once, not on every write) to drop_caches in a
+ * loop until killed. Return: its pid, or -1.
  */
 static inline pid_t cg_dropper_start(const char *val)
 {
