@@ -176,9 +176,8 @@ static inline long cg_meminfo_kb(const char *field)
 
 /*
  * Reclaim pressure for the race tests (kwrite.c, race.c): a sibling process
- * that writes @val ("6": slab objects, which runs every shrinker, and 4 so
- * that the kernel logs it once, not on every write) to drop_caches in a
- * loop until killed. Return: its pid, or -1.
+ * that writes @val ("2": slab objects, which runs every shrinker) to
+ * drop_caches in a loop until killed. Return: its pid, or -1.
  */
 static inline pid_t cg_dropper_start(const char *val)
 {
@@ -186,6 +185,10 @@ static inline pid_t cg_dropper_start(const char *val)
 
 	if (pid)
 		return pid;
+	/* 4 first: the kernel then stops logging each write (thousands of
+	 * console lines a run under TCG).
+	 */
+	cg_write_file("/proc/sys/vm/drop_caches", "4");
 	for (;;)
 		cg_write_file("/proc/sys/vm/drop_caches", val);
 }

@@ -491,7 +491,7 @@ FIXTURE_SETUP(kwrite)
 	self->interval = cg_param_read(CG_PARAM("reclaim_interval_ms"));
 	ASSERT_LE(0, self->interval);
 	ASSERT_EQ(0, cg_param_set(CG_PARAM("reclaim_interval_ms"), 1));
-	self->dropper = cg_dropper_start("6");
+	self->dropper = cg_dropper_start("2");
 	ASSERT_LT(0, self->dropper);
 	snprintf(self->path, sizeof(self->path), "/tmp/scratch/cg-kwrite.%d", getpid());
 }

@@ -80,7 +80,7 @@ FIXTURE_SETUP(race)
 	self->interval = cg_param_read(CG_PARAM("reclaim_interval_ms"));
 	ASSERT_LE(0, self->interval);
 	ASSERT_EQ(0, cg_param_set(CG_PARAM("reclaim_interval_ms"), 0));
-	self->dropper = cg_dropper_start("6");
+	self->dropper = cg_dropper_start("2");
 	ASSERT_LT(0, self->dropper);
 	kill(self->dropper, SIGSTOP);
 }
