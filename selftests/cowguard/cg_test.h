@@ -189,17 +189,23 @@ static inline pid_t cg_dropper_start(const char *val)
 	 * console lines a run under TCG).
 	 */
 	cg_write_file("/proc/sys/vm/drop_caches", "4");
-	for (;;)
-		cg_write_file("/proc/sys/vm/drop_caches", val);
+	/* A refused write ends it, which cg_dropper_stop() reports. */
+	while (!cg_write_file("/proc/sys/vm/drop_caches", val))
+		;
+	_exit(1);
 }
 
-/* Stop a cg_dropper_start() process. */
-static inline void cg_dropper_stop(pid_t pid)
+/* Stop a cg_dropper_start() process: 0 if it was still dropping caches. */
+static inline int cg_dropper_stop(pid_t pid)
 {
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
+	int status = 0;
+
+	if (pid <= 0)
+		return -1;
+	kill(pid, SIGCONT);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ? 0 : -1;
 }
 
 /* The seeded generator of the randomized tests (xorshift64). */

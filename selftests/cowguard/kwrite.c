@@ -604,8 +604,10 @@ TEST_F_TIMEOUT(kwrite, kernel_writes_differential, 900)
 	if (k->aio)
 		syscall(SYS_io_destroy, k->aio);
 	EXPECT_EQ(0, diffs);
-	/* Reclaim must really have raced the writes. */
+	/* Reclaim must really have raced the writes, the shrinker too. */
 	EXPECT_LT(0, st.reclaimed);
+	EXPECT_EQ(0, cg_dropper_stop(self->dropper));
+	self->dropper = 0;
 	EXPECT_EQ(0, cg_live_pages());
 }
 

@@ -180,6 +180,9 @@ TEST_F_TIMEOUT(race, unregister_during_reclaim, 600)
 	TH_LOG("%d rounds, %d with wrong bytes, %lu pages wrong (%lu zeroed)",
 	       rounds, bad_rounds, bad_pages, zero_pages);
 	EXPECT_EQ(0, bad_pages);
+	/* The shrinker must really have run. */
+	EXPECT_EQ(0, cg_dropper_stop(self->dropper));
+	self->dropper = 0;
 	EXPECT_EQ(0, cg_live_pages());
 }
 
@@ -318,8 +321,10 @@ TEST_F_TIMEOUT(race, probed_writes_not_lost, 300)
 	       secs, stores, lost, a.reads, a.zaps, st.reclaimed, st.write_faults);
 	munmap(p, ABA_PAGES * PG);
 	EXPECT_EQ(0, lost);
-	/* Reclaim must really have raced the writers. */
+	/* Reclaim must really have raced the writers, the shrinker too. */
 	EXPECT_LT(0, st.reclaimed);
+	EXPECT_EQ(0, cg_dropper_stop(self->dropper));
+	self->dropper = 0;
 }
 
 TEST_HARNESS_MAIN
