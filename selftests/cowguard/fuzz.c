@@ -548,11 +548,14 @@ static void pick_range(struct fuzzer *f, __u64 *start, __u64 *len,
 	size_t n;
 
 	*clean = 0;
-	if (k < 30) {
+	/* Few ranges of W: a registration that succeeds costs a hundred
+	 * refused ones, and 10^6 calls must fit in the deadline.
+	 */
+	if (k < 18) {
 		w_range(r, &p, &n);
 		*start = (uintptr_t)p;
 		*len = n * PG;
-	} else if (k < 45 && regs_pick(r, start, len)) {
+	} else if (k < 33 && regs_pick(r, start, len)) {
 		if (chance(r, 30)) {
 			/* overlapping, partly registered */
 			*start += (int64_t)(below(r, 9) - 4) * PG;
