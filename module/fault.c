@@ -18,6 +18,11 @@
  *
  * Every path makes progress, which kernel-mode and GUP writes rely on: they
  * retry on VM_FAULT_NOPAGE until the write can land.
+ *
+ * A shadow leaves a view (a copy replaces it, or reclaim gives it back)
+ * only under its page lock, and ->fault hands out a shadow locked and
+ * still the view's, so no PTE ever maps a shadow its view let go: such a
+ * PTE would hold the page's last reference while the core holds its lock.
  */
 #include <linux/bitfield.h>
 #include <linux/highmem.h>
@@ -35,16 +40,40 @@ static struct cg_view *cg_vma_view(struct vm_fault *vmf)
 	return view;
 }
 
+/*
+ * A shadow is returned locked, and only while it is still the view's: the
+ * core installs the PTE after ->fault with no lock of ours, so a shadow
+ * swapped out of the view meanwhile (a copy, or reclaim) would otherwise
+ * be mapped stale, its only reference the PTE's, and freed by the next
+ * zap while the core still holds it locked. Whoever takes a shadow out of
+ * a view holds its lock to do so (fault.c, reclaim.c). Golden pages live
+ * as long as the region and need none of this.
+ */
 static vm_fault_t cg_fault(struct vm_fault *vmf)
 {
 	struct cg_view *view = cg_vma_view(vmf);
+	unsigned long entry;
+	struct page *page;
 
 	if (!view)
 		return VM_FAULT_SIGBUS;
-	vmf->page = cg_view_get_page(view, vmf->pgoff);
+	spin_lock(&view->lock);
+	entry = view->pages[vmf->pgoff];
+	page = cg_view_page(view, entry, vmf->pgoff);
+	get_page(page);
+	spin_unlock(&view->lock);
 	if (!(vmf->flags & FAULT_FLAG_WRITE))
 		atomic64_inc(&view->read_faults);
-	return 0;
+	vmf->page = page;
+	if (!entry)
+		return 0;
+	lock_page(page);
+	if (READ_ONCE(view->pages[vmf->pgoff]) != entry) {
+		unlock_page(page);
+		put_page(page);
+		return VM_FAULT_NOPAGE;	/* the access retries */
+	}
+	return VM_FAULT_LOCKED;
 }
 
 static void cg_zap_one(struct vm_fault *vmf)
@@ -68,6 +97,9 @@ static vm_fault_t cg_make_shadow(struct cg_view *view, struct vm_fault *vmf,
 		return VM_FAULT_OOM;
 	/* @old is mapped read-only everywhere: it cannot change under us. */
 	copy_highpage(copy, vmf->page);
+	/* Taking a shadow out of the view: see cg_fault(). */
+	if (entry)
+		lock_page(vmf->page);
 
 	spin_lock(&view->lock);
 	if (view->pages[vmf->pgoff] == entry) {
@@ -93,7 +125,9 @@ static vm_fault_t cg_make_shadow(struct cg_view *view, struct vm_fault *vmf,
 	}
 	spin_unlock(&view->lock);
 
+	cg_zap_one(vmf);
 	if (installed) {
+		/* The core holds vmf->page: the lock outlives the put. */
 		if (entry)
 			cg_page_put(cg_entry_page(entry));
 		atomic64_inc(&view->shadow_faults);
@@ -102,7 +136,8 @@ static vm_fault_t cg_make_shadow(struct cg_view *view, struct vm_fault *vmf,
 	} else {
 		cg_page_put(copy);
 	}
-	cg_zap_one(vmf);
+	if (entry)
+		unlock_page(vmf->page);
 	return VM_FAULT_NOPAGE;
 }
 

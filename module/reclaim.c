@@ -26,7 +26,11 @@
  *   comparison and the swap to the golden page see the final bytes;
  * - a shadow shared with other views is mapped writable nowhere, and fork
  *   gives a child its own copy of any shadow someone else holds (view.c),
- *   so it has no writer; the other views keep their references.
+ *   so it has no writer; the other views keep their references;
+ * - either way the page is trylocked first and held locked until this mm
+ *   maps it no more: a fault holds a shadow locked, without a reference
+ *   of its own once the PTE has it, until it unlocks it, so a locked page
+ *   is skipped, and one we hold cannot be mapped stale (cg_fault()).
  *
  * CG_PAGE_PROBED is policy, not safety: the scanner sets it and zaps the
  * page, ->page_mkwrite clears it, and a later pass that still finds it
@@ -47,6 +51,7 @@
 #include <linux/bitfield.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/shrinker.h>
 #include <linux/workqueue.h>
@@ -121,7 +126,7 @@ static void cg_zap_view_page(struct cg_view *view, unsigned long idx)
 static bool cg_reclaim_page(struct cg_view *view, unsigned long idx, bool at_once)
 {
 	struct cg_page_state *ps = &view->state[idx];
-	bool probe = false, take = false, frozen = false;
+	bool probe = false, take = false, frozen = false, locked = false;
 	unsigned long entry;
 	struct page *page;
 
@@ -161,6 +166,15 @@ static bool cg_reclaim_page(struct cg_view *view, unsigned long idx, bool at_onc
 	spin_lock(&view->lock);
 	if (view->pages[idx] != entry)
 		goto out_unlock;
+	/* A fault keeps the page locked from ->fault until it unlocks it,
+	 * holding no reference of its own once finish_fault() has given its
+	 * one to the PTE (and a write fault marks the page dirty first): a
+	 * locked page is not ours to free. Held until this mm maps it no
+	 * more, so no fault is in that window when its last reference goes.
+	 */
+	if (!trylock_page(page))
+		goto out_unlock;
+	locked = true;
 	if (entry & CG_EXCLUSIVE) {
 		if (!(ps->flags & CG_PAGE_PROBED) || !page_ref_freeze(page, 1))
 			goto out_unlock;
@@ -182,12 +196,14 @@ static bool cg_reclaim_page(struct cg_view *view, unsigned long idx, bool at_onc
 		page_ref_unfreeze(page, 1);
 out_unlock:
 	spin_unlock(&view->lock);
+	/* A shared shadow may still be mapped here (read-only): unmap it. */
+	if (take && !frozen)
+		cg_zap_view_page(view, idx);
+	if (locked)
+		unlock_page(page);
 	if (!take)
 		return false;
 
-	/* A shared shadow may still be mapped here (read-only): unmap it. */
-	if (!frozen)
-		cg_zap_view_page(view, idx);
 	atomic64_dec(&cg_shadow_pages);
 	atomic64_inc(&view->reclaimed);
 	atomic64_inc(&view->region->reclaimed);
