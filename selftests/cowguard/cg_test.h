@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/cowguard.h>
@@ -215,6 +216,20 @@ static inline uint64_t cg_rand(uint64_t *s)
 	*s ^= *s >> 7;
 	*s ^= *s << 17;
 	return *s;
+}
+
+/*
+ * On the debug kernel (scripts/debug-kernel: KASAN, lockdep, and the rest;
+ * its release ends in -cgdebug) everything runs several times slower, so
+ * the tests that run for a fixed time shorten it there, to keep make test
+ * within its budget: the debug kernel is for what it detects, not for
+ * volume.
+ */
+static inline int cg_debug_kernel(void)
+{
+	struct utsname u;
+
+	return !uname(&u) && strstr(u.release, "-cgdebug") != NULL;
 }
 
 #endif /* CG_TEST_H */

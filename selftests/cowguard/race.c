@@ -276,7 +276,7 @@ static void *zapper(void *arg)
 TEST_F_TIMEOUT(race, probed_writes_not_lost, 300)
 {
 	const char *env = getenv("CG_RACE_SECS");
-	int secs = env ? atoi(env) : 120, i;
+	int secs = env ? atoi(env) : cg_debug_kernel() ? 40 : 120, i;
 	struct writer_arg wa[WRITERS];
 	pthread_t wt[WRITERS], rt, zt;
 	unsigned long stores = 0, lost = 0;
