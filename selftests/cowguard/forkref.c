@@ -161,12 +161,13 @@ TEST_F_TIMEOUT(forkref, fork_fails_or_the_child_sees_everything, 600)
 	ASSERT_NE(NULL, p);
 	if (access("/proc/thread-self/fail-nth", W_OK))
 		SKIP(return, "no fault injection (CONFIG_FAULT_INJECTION)");
-	/* Sleeping slab allocations too, and quietly: a forced failure's
-	 * stack dump would read as a splat. Page allocations are left alone:
-	 * a failed one without __GFP_NOWARN dumps its stack too.
+	/* Sleeping slab allocations too. verbose 1: one line per forced
+	 * failure and no stack dump, and that line tells the splat check that
+	 * the allocation-failure reports which may follow (vmalloc's) were
+	 * asked for. Page allocations are left alone.
 	 */
 	ASSERT_EQ(0, cg_write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N"));
-	ASSERT_EQ(0, cg_write_file("/sys/kernel/debug/failslab/verbose", "0"));
+	ASSERT_EQ(0, cg_write_file("/sys/kernel/debug/failslab/verbose", "1"));
 	ASSERT_EQ(0, cg_register(self->fd, p, n * PG));
 	for (i = 0; i < n; i += 2)
 		p[i * PG] = 'w';	/* shadows to clone */

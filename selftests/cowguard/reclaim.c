@@ -219,7 +219,7 @@ static void make_refcount_shadows(volatile uint64_t *p, int n)
 	}
 }
 
-TEST_F(reclaim, shrinker_gives_back_under_memory_pressure)
+TEST_F_TIMEOUT(reclaim, shrinker_gives_back_under_memory_pressure, 300)
 {
 	volatile uint64_t *p = map_registered(self->fd, 64, 1, COWGUARD_REFILL_NEVER);
 	volatile uint64_t *q = map_registered(self->fd, 64, 1, COWGUARD_REFILL_NEVER);
