@@ -157,12 +157,13 @@ static inline long cg_smaps_kb(pid_t pid, void *p, size_t len, const char *field
 	return sum;
 }
 
-static inline long cg_meminfo_kb(const char *field)
+/* A "Field: N kB" line of a /proc file such as /proc/meminfo, or -1. */
+static inline long cg_proc_kb(const char *path, const char *field)
 {
 	char line[256];
 	size_t flen = strlen(field);
 	long v = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
+	FILE *f = fopen(path, "r");
 
 	if (!f)
 		return -1;
@@ -171,6 +172,11 @@ static inline long cg_meminfo_kb(const char *field)
 			sscanf(line + flen + 1, "%ld", &v);
 	fclose(f);
 	return v;
+}
+
+static inline long cg_meminfo_kb(const char *field)
+{
+	return cg_proc_kb("/proc/meminfo", field);
 }
 
 #include <signal.h>

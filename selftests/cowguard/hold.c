@@ -14,21 +14,9 @@
 #include "cg_test.h"
 #include "kselftest_harness.h"
 
-/* A line of /proc/self/status, in kB, or -1. */
 static long status_kb(const char *field)
 {
-	char line[256];
-	size_t flen = strlen(field);
-	long v = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, flen) && line[flen] == ':')
-			sscanf(line + flen + 1, "%ld", &v);
-	fclose(f);
-	return v;
+	return cg_proc_kb("/proc/self/status", field);
 }
 
 /* Does the smaps VmFlags line of the VMA at @p carry the flag @fl? */
