@@ -12,6 +12,7 @@
 #include <linux/spinlock.h>
 #include <linux/cowguard.h>
 
+#include "proof.h"
 #include "sites.h"
 
 /**
@@ -43,6 +44,7 @@
  * @emulated: emulated writes, all processes.
  * @budget_shadows: shadows made because a budget ran out, all processes.
  * @reclaimed: shadows given back for the golden page, all processes.
+ * @proof: what its instruction sites wrote, all processes (proof.c).
  */
 struct cg_region {
 	struct kref kref;
@@ -70,6 +72,7 @@ struct cg_region {
 	atomic64_t emulated;
 	atomic64_t budget_shadows;
 	atomic64_t reclaimed;
+	struct cg_proof *proof;
 };
 
 /* A view's page entry: 0 means "the golden page"; otherwise a shadow page
@@ -179,6 +182,7 @@ extern unsigned int cg_trap_refill_ms;
 extern unsigned int cg_shadow_cap_pct;
 extern unsigned int cg_reclaim_interval_ms;
 extern unsigned int cg_reclaim_batch;
+extern unsigned int cg_site_patching;
 extern struct mutex cg_regions_lock;
 extern struct list_head cg_regions;
 

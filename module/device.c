@@ -58,6 +58,8 @@ static long cowguard_ioctl(struct file *file, unsigned int cmd,
 		return cg_ioctl_unregister(uarg);
 	case COWGUARD_IOC_STATS:
 		return cg_ioctl_stats(uarg);
+	case COWGUARD_IOC_SITES:
+		return cg_ioctl_sites(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -194,8 +194,11 @@ enum cg_emulate_result cg_try_emulate(struct cg_view *view,
 	if (why != __COWGUARD_REFUSE_MAX) {
 		atomic64_inc(&view->refused[why]);
 		cg_sites_note(view, vmf, COWGUARD_SITE_WRITE);
+		cg_proof_note(view, vmf, why);
 		return CG_REFUSED;
 	}
+	/* Before the registers move past the instruction. */
+	cg_proof_note(view, vmf, why);
 	spin_lock(&view->lock);
 	allowed = cg_take_budget(view, vmf->pgoff);
 	spin_unlock(&view->lock);

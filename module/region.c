@@ -77,6 +77,7 @@ static void cg_region_release(struct kref *kref)
 	}
 	kvfree(region->golden);
 	kvfree(region->slot_map);
+	cg_proof_free(region->proof);
 	put_pid(region->owner);
 	kfree(region);
 	atomic64_dec(&cg_nr_regions);
@@ -403,7 +404,10 @@ static struct cg_region *cg_region_alloc(const struct cowguard_register *req)
 	region->npages = req->length >> PAGE_SHIFT;
 	region->golden = kvcalloc(region->npages, sizeof(struct page *),
 				  GFP_KERNEL_ACCOUNT);
-	if (!region->golden) {
+	region->proof = cg_proof_alloc();
+	if (!region->golden || !region->proof) {
+		cg_proof_free(region->proof);
+		kvfree(region->golden);
 		kfree(region);
 		return NULL;
 	}

@@ -45,6 +45,22 @@ static void cg_sites_count(struct cg_site *site, unsigned long ip)
 }
 
 /**
+ * cg_sites_user_ip() - the user instruction behind a write fault
+ * @vmf: the write fault
+ *
+ * Return: the faulting instruction's address for a user-mode fault of the
+ * mapping's own process; 0 for kernel-mode and remote writes, which have
+ * no instruction to name (0 also marks a free slot in the tables).
+ */
+unsigned long cg_sites_user_ip(struct vm_fault *vmf)
+{
+	if (!current->in_user_fault || current->mm != vmf->vma->vm_mm ||
+	    (current->flags & PF_KTHREAD))
+		return 0;
+	return instruction_pointer(task_pt_regs(current));
+}
+
+/**
  * cg_sites_note() - count the faulting user instruction of a write
  * @view: the view whose golden page was written
  * @vmf: the write fault
@@ -56,14 +72,10 @@ static void cg_sites_count(struct cg_site *site, unsigned long ip)
 void cg_sites_note(struct cg_view *view, struct vm_fault *vmf,
 		   enum cowguard_site_kind kind)
 {
-	unsigned long ip;
+	unsigned long ip = cg_sites_user_ip(vmf);
 
-	if (!current->in_user_fault || current->mm != vmf->vma->vm_mm ||
-	    (current->flags & PF_KTHREAD))
-		return;
-	ip = instruction_pointer(task_pt_regs(current));
 	if (!ip)
-		return;	/* 0 marks a free slot */
+		return;
 	spin_lock(&view->sites.lock);
 	cg_sites_count(view->sites.site[kind], ip);
 	spin_unlock(&view->sites.lock);

@@ -33,6 +33,7 @@ struct cg_sites {
 struct cg_view;
 
 void cg_sites_init(struct cg_sites *sites);
+unsigned long cg_sites_user_ip(struct vm_fault *vmf);
 void cg_sites_note(struct cg_view *view, struct vm_fault *vmf,
 		   enum cowguard_site_kind kind);
 void cg_sites_copy(struct cg_sites *sites,

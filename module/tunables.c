@@ -38,6 +38,9 @@
  * which the slot map reaches at 64 GiB (a panic with panic_on_warn); 32 GiB
  * keeps every array at half of that or less.
  */
+/* COWGUARD_IOC_SITES answers (1) or fails with EOPNOTSUPP (0). */
+#define CG_SITE_PATCHING_MIN		0
+#define CG_SITE_PATCHING_MAX		1
 #define CG_MAX_REGISTER_MB_MIN		1
 #define CG_MAX_REGISTER_MB_MAX		32768
 
@@ -47,6 +50,7 @@ unsigned int cg_trap_refill_ms = 1000;
 unsigned int cg_shadow_cap_pct = 4;
 unsigned int cg_reclaim_interval_ms = 5000;
 unsigned int cg_reclaim_batch = 4096;
+unsigned int cg_site_patching = 1;
 
 #define CG_TUNABLE(_name, _NAME, _changed)				\
 	{ #_name, &cg_##_name, _NAME##_MIN, _NAME##_MAX, _changed }
@@ -58,6 +62,7 @@ const struct cg_tunable cg_tunables[] = {
 	CG_TUNABLE(reclaim_interval_ms, CG_RECLAIM_INTERVAL_MS, cg_reclaim_kick),
 	CG_TUNABLE(reclaim_batch, CG_RECLAIM_BATCH, NULL),
 	CG_TUNABLE(max_register_mb, CG_MAX_REGISTER_MB, NULL),
+	CG_TUNABLE(site_patching, CG_SITE_PATCHING, NULL),
 };
 
 const unsigned int cg_nr_tunables = ARRAY_SIZE(cg_tunables);
@@ -136,3 +141,6 @@ MODULE_PARM_DESC(reclaim_interval_ms, "Period of the scanner that gives back ref
 module_param_cb(reclaim_batch, &cg_param_ops, &cg_reclaim_batch, 0644);
 MODULE_PARM_DESC(reclaim_batch, "Shadows per process the scanner looks at per period (default 4096)"
 		 CG_RANGE(CG_RECLAIM_BATCH_MIN, CG_RECLAIM_BATCH_MAX));
+module_param_cb(site_patching, &cg_param_ops, &cg_site_patching, 0644);
+MODULE_PARM_DESC(site_patching, "Report proven refcount instruction sites to patchers (COWGUARD_IOC_SITES); 0 turns patching off (default 1)"
+		 CG_RANGE(CG_SITE_PATCHING_MIN, CG_SITE_PATCHING_MAX));

@@ -39,6 +39,7 @@ static const struct {
 	{ "reclaim_interval_ms", 0, 86400000 },
 	{ "reclaim_batch", 1, 16777216 },
 	{ "max_register_mb", 1, 32768 },
+	{ "site_patching", 0, 1 },
 };
 
 #define N_TUNABLES	(sizeof(contract) / sizeof(contract[0]))

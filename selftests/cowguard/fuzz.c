@@ -1595,6 +1595,7 @@ static void random_attrs(struct rng *r, char *msg, int depth)
 static const char *const tunable_names[] = {
 	"trap_budget", "trap_refill_ms", "shadow_cap_pct",
 	"reclaim_interval_ms", "reclaim_batch", "max_register_mb",
+	"site_patching",
 };
 
 static uint64_t edge_value(struct rng *r)

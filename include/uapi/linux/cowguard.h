@@ -92,6 +92,28 @@
  *	that contains start, and the reg_* fields describe that registration
  *	as a whole (all its processes). Errors: EINVAL as for UNREGISTER.
  *
+ * COWGUARD_IOC_SITES (struct cowguard_sites, in/out)
+ *	The registration's proof of its instruction sites, for a patcher
+ *	(libcowguard's cowguard_patch_sites(3)): per user instruction address
+ *	that wrote a golden page of the registration, in any of its processes
+ *	(one fork tree, so one address names one instruction in all of them),
+ *	how many of its writes were refcount-only (emulated, or shadowed
+ *	because the budget ran out) and how many were refused as anything
+ *	else (COWGUARD_REFUSE_INSN, _NOT_SLOT or _BAND). A site with
+ *	COWGUARD_SITE_F_PROVEN has made at least COWGUARD_PROOF_MIN_WRITES
+ *	refcount-only writes and nothing else: it may be rewritten to skip
+ *	band values. The table keeps the first COWGUARD_PROOF_SITES addresses
+ *	seen; later ones are not tracked (they stay with the trap).
+ *
+ *	start	in: an address in a registration the calling process maps
+ *	sites	in: user pointer to an array of struct cowguard_site_proof
+ *	nr	in: entries of that array; out: sites written, in no order
+ *	total	out: sites the table holds (more than nr when it was short)
+ *
+ *	Errors: EINVAL (flags, reserved, start not in a registration of this
+ *	process), EFAULT (the array), EOPNOTSUPP (module parameter
+ *	site_patching is 0: the administrator turned patching off).
+ *
  * Mapping semantics that differ from anonymous memory
  * ===================================================
  *	The range shows as "rw-p" -> "rw-s anon_inode:[cowguard]" in
@@ -210,11 +232,38 @@ struct cowguard_stats {
 
 #define COWGUARD_STATS_SIZE_VER0	264
 
+/* COWGUARD_IOC_SITES. */
+#define COWGUARD_PROOF_SITES		256
+#define COWGUARD_PROOF_MIN_WRITES	8
+#define COWGUARD_SITE_F_PROVEN		1U
+#define COWGUARD_SITES_F_ALL		0U
+
+struct cowguard_site_proof {
+	__u64 ip;		/* user instruction address */
+	__u64 refcount_writes;	/* emulated, or shadowed by the budget */
+	__u64 refused;		/* writes that were anything else */
+	__u32 flags;		/* COWGUARD_SITE_F_* */
+	__u32 reserved;
+};
+
+struct cowguard_sites {
+	__u32 size;
+	__u32 flags;
+	__u64 start;
+	__u64 sites;		/* struct cowguard_site_proof __user * */
+	__u32 nr;
+	__u32 total;
+	__u64 reserved[2];
+};
+
+#define COWGUARD_SITES_SIZE_VER0	48
+
 #define COWGUARD_IOC_MAGIC	0xC6
 #define COWGUARD_IOC_VERSION	_IO(COWGUARD_IOC_MAGIC, 0x00)
 #define COWGUARD_IOC_REGISTER	_IOWR(COWGUARD_IOC_MAGIC, 0x01, struct cowguard_register)
 #define COWGUARD_IOC_UNREGISTER	_IOW(COWGUARD_IOC_MAGIC, 0x02, struct cowguard_unregister)
 #define COWGUARD_IOC_STATS	_IOWR(COWGUARD_IOC_MAGIC, 0x03, struct cowguard_stats)
+#define COWGUARD_IOC_SITES	_IOWR(COWGUARD_IOC_MAGIC, 0x04, struct cowguard_sites)
 
 /*
  * Generic netlink

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * DOC: Proof of instruction sites
+ *
+ * A patcher may rewrite a user instruction so that it skips band values
+ * only if the instruction is known to be a refcount write. Its shape does
+ * not say so (a carry into a bignum word is the same add as an INCREF);
+ * what the module saw it do does. Every write to a golden page that the
+ * fault path decodes is counted here against its instruction's address,
+ * once per registration: a refcount-only write (emulated, or one the
+ * budget turned into a shadow) as evidence for, a write refused as an
+ * instruction outside the whitelist, a target that is not a marked slot
+ * or a value leaving the band as evidence against. A site is proven after
+ * COWGUARD_PROOF_MIN_WRITES writes for and none against; one write against
+ * disproves it for the life of the registration.
+ *
+ * One table per registration, not per process: the processes of one fork
+ * tree map the same text at the same addresses, so an address a worker
+ * proves names the same instruction in the master, which can patch it for
+ * every worker it forks later. A restarted tree has new addresses (ASLR):
+ * the patcher keys what it saves by file, build-id and offset.
+ *
+ * Kernel-mode and remote writes name no instruction; a write refused
+ * because the process is traced or the registration has no slot map says
+ * nothing about the instruction: none of them count.
+ */
+#include <linux/hash.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "cowguard.h"
+
+static_assert((COWGUARD_PROOF_SITES & (COWGUARD_PROOF_SITES - 1)) == 0);
+
+struct cg_proof *cg_proof_alloc(void)
+{
+	struct cg_proof *proof;
+
+	proof = kvzalloc(sizeof(*proof), GFP_KERNEL_ACCOUNT);
+	if (proof)
+		spin_lock_init(&proof->lock);
+	return proof;
+}
+
+void cg_proof_free(struct cg_proof *proof)
+{
+	kvfree(proof);
+}
+
+/* The slot of @ip, or the free slot it would take; NULL when full. */
+static struct cg_proof_site *cg_proof_slot(struct cg_proof *proof,
+					   unsigned long ip)
+{
+	unsigned int i, h = hash_long(ip, ilog2(COWGUARD_PROOF_SITES));
+
+	lockdep_assert_held(&proof->lock);
+	for (i = 0; i < COWGUARD_PROOF_SITES; i++) {
+		struct cg_proof_site *site =
+			&proof->site[(h + i) & (COWGUARD_PROOF_SITES - 1)];
+
+		if (site->ip == ip || !site->ip)
+			return site;
+	}
+	return NULL;
+}
+
+static bool cg_refusal_is_evidence(enum cowguard_refuse_reason why)
+{
+	return why == COWGUARD_REFUSE_INSN || why == COWGUARD_REFUSE_NOT_SLOT ||
+	       why == COWGUARD_REFUSE_BAND;
+}
+
+/**
+ * cg_proof_note() - count a decoded write against its instruction
+ * @view: the writing process's view
+ * @vmf: the write fault
+ * @why: why it was refused, or __COWGUARD_REFUSE_MAX for a refcount-only
+ *	write
+ */
+void cg_proof_note(struct cg_view *view, struct vm_fault *vmf,
+		   enum cowguard_refuse_reason why)
+{
+	struct cg_proof *proof = view->region->proof;
+	struct cg_proof_site *site;
+	unsigned long ip;
+
+	if (why != __COWGUARD_REFUSE_MAX && !cg_refusal_is_evidence(why))
+		return;
+	ip = cg_sites_user_ip(vmf);
+	if (!ip)
+		return;
+	spin_lock(&proof->lock);
+	site = cg_proof_slot(proof, ip);
+	if (site) {
+		if (!site->ip) {
+			site->ip = ip;
+			proof->nr++;
+		}
+		if (why == __COWGUARD_REFUSE_MAX)
+			site->refcount_writes++;
+		else
+			site->refused++;
+	}
+	spin_unlock(&proof->lock);
+}
+
+static bool cg_region_maps(struct cg_region *region, struct mm_struct *mm,
+			   u64 addr)
+{
+	struct cg_view *view;
+	bool mine = false;
+
+	if (addr < region->start ||
+	    addr - region->start >= (u64)region->npages << PAGE_SHIFT)
+		return false;
+	mutex_lock(&region->lock);
+	list_for_each_entry(view, &region->views, node)
+		mine |= view->mm == mm;
+	mutex_unlock(&region->lock);
+	return mine;
+}
+
+/* A snapshot of the caller's registration at @start's table, in @out. */
+static int cg_proof_snapshot(u64 start, struct cowguard_site_proof *out,
+			     u32 *total)
+{
+	struct cg_region *region;
+	int ret = -EINVAL;
+	unsigned int i;
+
+	mutex_lock(&cg_regions_lock);
+	list_for_each_entry(region, &cg_regions, node) {
+		struct cg_proof *proof = region->proof;
+
+		if (!cg_region_maps(region, current->mm, start))
+			continue;
+		*total = 0;
+		spin_lock(&proof->lock);
+		for (i = 0; i < COWGUARD_PROOF_SITES; i++) {
+			struct cg_proof_site *site = &proof->site[i];
+			struct cowguard_site_proof *p = &out[*total];
+
+			if (!site->ip)
+				continue;
+			p->ip = site->ip;
+			p->refcount_writes = site->refcount_writes;
+			p->refused = site->refused;
+			if (!site->refused &&
+			    site->refcount_writes >= COWGUARD_PROOF_MIN_WRITES)
+				p->flags = COWGUARD_SITE_F_PROVEN;
+			(*total)++;
+		}
+		spin_unlock(&proof->lock);
+		ret = 0;
+		break;
+	}
+	mutex_unlock(&cg_regions_lock);
+	return ret;
+}
+
+long cg_ioctl_sites(void __user *arg)
+{
+	struct cowguard_site_proof *out;
+	struct cowguard_sites req = {};
+	u32 usize, total = 0;
+	int ret;
+
+	ret = cg_copy_struct_in(&req, sizeof(req), arg, COWGUARD_SITES_SIZE_VER0,
+				&usize);
+	if (ret)
+		return ret;
+	if (req.flags & ~COWGUARD_SITES_F_ALL || req.total ||
+	    memchr_inv(req.reserved, 0, sizeof(req.reserved)))
+		return -EINVAL;
+	if (!READ_ONCE(cg_site_patching))
+		return -EOPNOTSUPP;
+	out = kvcalloc(COWGUARD_PROOF_SITES, sizeof(*out), GFP_KERNEL);
+	if (!out)
+		return -ENOMEM;
+	ret = cg_proof_snapshot(req.start, out, &total);
+	if (ret)
+		goto out;
+	req.nr = min(req.nr, total);
+	req.total = total;
+	ret = -EFAULT;
+	if (copy_to_user(u64_to_user_ptr(req.sites), out,
+			 array_size(req.nr, sizeof(*out))))
+		goto out;
+	if (copy_to_user(arg, &req, min_t(size_t, usize, sizeof(req))))
+		goto out;
+	ret = 0;
+out:
+	kvfree(out);
+	return ret;
+}
