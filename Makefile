@@ -46,7 +46,7 @@ $(KTREE):
 	@$(SETUP) test
 	scripts/kernel-tree
 
-selftests: $(KTREE) module
+selftests: $(KTREE) module userspace
 	$(MAKE) -C selftests
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/selftests/runner/testmod modules
 

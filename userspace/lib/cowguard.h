@@ -59,6 +59,7 @@ enum cowguard_op {
 	COWGUARD_OP_UNREGISTER,	/* cowguard_unregister() */
 	COWGUARD_OP_STATS,	/* cowguard_stats() */
 	COWGUARD_OP_SLOT_MARK,	/* cowguard_slot_mark() */
+	COWGUARD_OP_PATCH,	/* cowguard_patch_sites() */
 };
 
 /*
@@ -107,6 +108,43 @@ size_t cowguard_slot_map_len(uint64_t length, unsigned int slot_width);
  */
 int cowguard_slot_mark(uint8_t *map, uint64_t length, uint64_t offset,
 		       unsigned int slot_width);
+
+/* cowguard_patch_sites() flags: none defined yet, pass 0. */
+#define COWGUARD_PATCH_F_ALL	0U
+
+/*
+ * What cowguard_patch_sites() found. Part of the library ABI: never grows.
+ */
+struct cowguard_patch_report {
+	unsigned int sites;	/* sites in the registration's proof table */
+	unsigned int proven;	/* of those, proven refcount writes */
+	unsigned int unproven;	/* not (yet) proven: too few writes, or other writes */
+	unsigned int patched;	/* sites this process runs patched, in all */
+	unsigned int patched_now;	/* of those, patched by this call */
+	unsigned int bad_form;	/* proven, but a form the patcher does not know */
+	unsigned int no_window;	/* proven, but no room for the jump's target */
+	unsigned int reserved[9];
+};
+
+/*
+ * Rewrite, in the calling process, the instruction sites the module has
+ * proven to be refcount writes for the registration containing start, so
+ * that they skip a write whose slot holds mark's top byte (see
+ * cowguard_patch_sites(3)). band_low/high are the registration's band: the
+ * call fails with -ERANGE unless every write it would skip is one the
+ * module drops. Sites already patched are skipped; processes forked later
+ * inherit the patched text. *report is written when not NULL, also on
+ * failure (what was done so far).
+ */
+int cowguard_patch_sites(int fd, const void *start, uint64_t mark,
+			 uint64_t band_low, uint64_t band_high,
+			 unsigned int flags, struct cowguard_patch_report *report);
+
+/*
+ * Restore every site this process has patched (lowest address first).
+ * Returns the number restored.
+ */
+int cowguard_unpatch_sites(void);
 
 #ifdef __cplusplus
 }

@@ -88,12 +88,28 @@ static const struct cg_message messages[] = {
 	  "the slot does not lie inside the region (offset + slot_width > length)" },
 	{ COWGUARD_OP_SLOT_MARK, EFAULT,
 	  "bad pointer: the slot map is NULL" },
+
+	{ COWGUARD_OP_PATCH, EINVAL,
+	  "start is NULL or not inside a registration of this process, or unknown flags" },
+	{ COWGUARD_OP_PATCH, ERANGE,
+	  "the band does not contain every value a patched site would skip: "
+	  "mark's top byte must be nonzero and [mark's top byte << 56 - 2^31, "
+	  "(top byte + 1) << 56 + 2^31] inside [band_low, band_high]" },
+	{ COWGUARD_OP_PATCH, EOPNOTSUPP,
+	  "site patching is turned off (module parameter site_patching=0)" },
+	{ COWGUARD_OP_PATCH, ENOTTY,
+	  "the module is older than this library: it has no site proof (COWGUARD_IOC_SITES)" },
+	{ COWGUARD_OP_PATCH, EPERM,
+	  "/proc/self/mem cannot be written (a kernel or LSM that forbids it): nothing patched" },
+	{ COWGUARD_OP_PATCH, EACCES,
+	  "/proc/self/mem cannot be written (a kernel or LSM that forbids it): nothing patched" },
 };
 
 static int takes_fd(enum cowguard_op op)
 {
 	return op == COWGUARD_OP_VERSION || op == COWGUARD_OP_REGISTER ||
-	       op == COWGUARD_OP_UNREGISTER || op == COWGUARD_OP_STATS;
+	       op == COWGUARD_OP_UNREGISTER || op == COWGUARD_OP_STATS ||
+	       op == COWGUARD_OP_PATCH;
 }
 
 static const char *generic(int err)

@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * cowguard_patch_sites(): rewrite the refcount writes the module has proven
+ * (COWGUARD_IOC_SITES) so that they skip band values, in the calling
+ * process. Why here and not in the module: the trampolines are ordinary
+ * user code, the text write is the one a debugger makes (/proc/self/mem,
+ * which copies the page privately and never maps it writable: no RWX
+ * mapping exists at any time), and a runtime's adapter knows when its
+ * process may pay for patching. The module supplies what only it can: the
+ * proof.
+ *
+ * A site is rewritten with the protocol the kernel's text_poke_bp() uses,
+ * so that no thread ever runs a half-written instruction: int3 on its first
+ * byte, membarrier(SYNC_CORE), the jump's other bytes, membarrier, the
+ * jump's first byte, membarrier. A thread that meets the int3 meanwhile is
+ * sent to the trampoline by a SIGTRAP handler, which stays installed (a
+ * pending trap must never find the default action) and passes every other
+ * SIGTRAP to the handler it replaced. Sites go from the highest address
+ * down, one at a time: a punned jump reads its neighbour's first byte as
+ * it is once that neighbour is patched; a site inside an earlier site's
+ * jump is left alone for the same reason.
+ *
+ * State: the table of patched sites and trampoline pages is per process
+ * (a fork copies it with the memory it describes), under one mutex, the
+ * exception to the library's rule of no global state.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ucontext.h>
+#include <unistd.h>
+#include <linux/membarrier.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "cowguard.h"
+#include "x86_site.h"
+
+#define CG_MAX_PATCHED	4096
+#define CG_MAX_TPAGES	512
+#define CG_PAGE		4096UL
+
+struct cg_patched {
+	uint64_t site;
+	uint64_t tramp;
+	uint8_t len;
+	uint8_t orig[15];
+};
+
+struct cg_tpage {
+	uint64_t base;
+	unsigned int used;
+};
+
+static pthread_mutex_t cg_patch_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Entries below cg_nr_patched are complete: the SIGTRAP handler reads them. */
+static struct cg_patched cg_patched[CG_MAX_PATCHED];
+static int cg_nr_patched;
+static struct cg_tpage cg_tpages[CG_MAX_TPAGES];
+static int cg_nr_tpages;
+static struct sigaction cg_old_trap;
+static int cg_trap_installed;
+static pid_t cg_perf_map_pid;
+
+static void cg_on_trap(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	uint64_t ip = uc->uc_mcontext.gregs[REG_RIP] - 1;
+	int i, n = __atomic_load_n(&cg_nr_patched, __ATOMIC_ACQUIRE);
+
+	if (si->si_code == SI_KERNEL) {
+		for (i = 0; i < n; i++) {
+			if (cg_patched[i].site == ip) {
+				/* Being written: run what it is becoming. */
+				uc->uc_mcontext.gregs[REG_RIP] = cg_patched[i].tramp;
+				return;
+			}
+		}
+	}
+	if (cg_old_trap.sa_flags & SA_SIGINFO) {
+		cg_old_trap.sa_sigaction(sig, si, ucv);
+	} else if (cg_old_trap.sa_handler == SIG_IGN) {
+		return;
+	} else if (cg_old_trap.sa_handler != SIG_DFL) {
+		cg_old_trap.sa_handler(sig);
+	} else {
+		/* Not ours: the default action, as if we were not here. */
+		signal(SIGTRAP, SIG_DFL);
+		if (si->si_code == SI_KERNEL)
+			uc->uc_mcontext.gregs[REG_RIP] = ip;	/* trap again */
+		else
+			raise(SIGTRAP);
+	}
+}
+
+static int cg_install_trap(void)
+{
+	struct sigaction sa;
+
+	if (cg_trap_installed)
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = cg_on_trap;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	if (sigaction(SIGTRAP, &sa, &cg_old_trap))
+		return -errno;
+	cg_trap_installed = 1;
+	return 0;
+}
+
+static int cg_sync_core(void)
+{
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0))
+		return -errno;
+	return 0;
+}
+
+static int cg_poke(int mem, uint64_t addr, const void *b, size_t n)
+{
+	ssize_t w = pwrite(mem, b, n, (off_t)addr);
+
+	if (w < 0)
+		return -errno;
+	return (size_t)w == n ? 0 : -EIO;
+}
+
+/* A trampoline slot whose start is in [lo, hi), or 0. */
+static uint64_t cg_tramp_slot(uint64_t site, uint64_t lo, uint64_t hi)
+{
+	uint64_t span = hi - lo, step, p, first;
+	int i, k;
+
+	for (i = 0; i < cg_nr_tpages; i++) {
+		struct cg_tpage *t = &cg_tpages[i];
+		uint64_t a = t->base + t->used;
+
+		if (t->used + CG_TRAMP_MAX <= CG_PAGE && a >= lo && a < hi) {
+			t->used += CG_TRAMP_MAX;
+			return a;
+		}
+	}
+	if (cg_nr_tpages == CG_MAX_TPAGES)
+		return 0;
+	/* Near the site when the window allows, else across the window. */
+	if (span > (1ULL << 28) && site > lo + (1ULL << 27) && site < hi - (1ULL << 27)) {
+		first = (site & ~(CG_PAGE - 1)) - (1ULL << 26);
+		step = 1ULL << 20;
+	} else {
+		first = (lo + CG_PAGE - 1) & ~(CG_PAGE - 1);
+		step = span / 256 > CG_PAGE ? (span / 256) & ~(CG_PAGE - 1) : CG_PAGE;
+	}
+	for (k = 0; k < 256; k++) {
+		void *m;
+
+		p = first + (uint64_t)k * step;
+		if (p < lo || p >= hi)
+			break;
+		m = mmap((void *)p, CG_PAGE, PROT_READ | PROT_EXEC,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (m == MAP_FAILED)
+			continue;
+		if ((uint64_t)m != p) {		/* a kernel without NOREPLACE */
+			munmap(m, CG_PAGE);
+			continue;
+		}
+		cg_tpages[cg_nr_tpages].base = p;
+		cg_tpages[cg_nr_tpages].used = CG_TRAMP_MAX;
+		cg_nr_tpages++;
+		return p;
+	}
+	return 0;
+}
+
+static const struct cg_patched *cg_find_patched(uint64_t ip)
+{
+	int i;
+
+	for (i = 0; i < cg_nr_patched; i++)
+		if (cg_patched[i].site == ip)
+			return &cg_patched[i];
+	return NULL;
+}
+
+/* Is ip inside the jump of a patched site (its bytes are part of it)? */
+static int cg_inside_a_jump(uint64_t ip)
+{
+	int i;
+
+	for (i = 0; i < cg_nr_patched; i++)
+		if (ip > cg_patched[i].site && ip < cg_patched[i].site + 5)
+			return 1;
+	return 0;
+}
+
+/* perf's map of JIT code (/tmp/perf-PID.map): a name for each trampoline. */
+static void cg_perf_map(int from)
+{
+	char path[64];
+	FILE *f;
+	int i;
+
+	if (cg_perf_map_pid != getpid())
+		from = 0;		/* a forked child: its own file */
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+	f = fopen(path, "ae");
+	if (!f)
+		return;
+	for (i = from; i < cg_nr_patched; i++)
+		fprintf(f, "%llx %x cowguard_site_%llx\n",
+			(unsigned long long)cg_patched[i].tramp, CG_TRAMP_MAX,
+			(unsigned long long)cg_patched[i].site);
+	fclose(f);
+	cg_perf_map_pid = getpid();
+}
+
+/* Rewrite one site, int3 first. */
+static int cg_patch_one(int mem, uint64_t ip, uint8_t top,
+			struct cowguard_patch_report *rep)
+{
+	uint8_t b[17], jump[15], tramp[CG_TRAMP_MAX];
+	struct cg_patched *p = &cg_patched[cg_nr_patched];
+	struct cg_site_insn in;
+	uint64_t lo, hi, t;
+	const uint8_t int3 = 0xcc;
+	size_t n;
+	int ret;
+
+	if (pread(mem, b, sizeof(b), (off_t)ip) != (ssize_t)sizeof(b) ||
+	    cg_site_decode(b, sizeof(b) - 2, &in)) {
+		rep->bad_form++;
+		return 0;
+	}
+	if (cg_inside_a_jump(ip) ||
+	    cg_site_window(ip, &in, b + in.len, &lo, &hi) ||
+	    !(t = cg_tramp_slot(ip, lo, hi)) ||
+	    cg_site_jump(ip, &in, t, b + in.len, jump)) {
+		rep->no_window++;
+		return 0;
+	}
+	n = cg_tramp_emit(&in, t, ip + in.len, top, CG_TRAMP_OK, tramp);
+	ret = cg_poke(mem, t, tramp, n);
+	if (ret)
+		return ret;
+	p->site = ip;
+	p->tramp = t;
+	p->len = in.len;
+	memcpy(p->orig, b, in.len);
+	__atomic_store_n(&cg_nr_patched, cg_nr_patched + 1, __ATOMIC_RELEASE);
+
+	ret = cg_poke(mem, ip, &int3, 1);
+	if (!ret)
+		ret = cg_sync_core();
+	if (!ret)
+		ret = cg_poke(mem, ip + 1, jump + 1, in.len - 1);
+	if (!ret)
+		ret = cg_sync_core();
+	if (!ret)
+		ret = cg_poke(mem, ip, jump, 1);
+	if (!ret)
+		ret = cg_sync_core();
+	if (ret)
+		return ret;	/* the handler keeps the half-written site working */
+	rep->patched_now++;
+	return 0;
+}
+
+static int cg_cmp_ip_desc(const void *a, const void *b)
+{
+	uint64_t x = ((const struct cowguard_site_proof *)a)->ip;
+	uint64_t y = ((const struct cowguard_site_proof *)b)->ip;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+int cowguard_patch_sites(int fd, const void *start, uint64_t mark,
+			 uint64_t band_low, uint64_t band_high,
+			 unsigned int flags, struct cowguard_patch_report *report)
+{
+	static struct cowguard_site_proof proof[COWGUARD_PROOF_SITES];
+	struct cowguard_sites req = {
+		.size = sizeof(req), .start = (uintptr_t)start,
+		.sites = (uintptr_t)proof, .nr = COWGUARD_PROOF_SITES,
+	};
+	struct cowguard_patch_report rep;
+	int saved_errno = errno, mem = -1, ret, i, from;
+	uint8_t top = mark >> 56;
+
+	memset(&rep, 0, sizeof(rep));
+	if (flags & ~COWGUARD_PATCH_F_ALL || !start)
+		return -EINVAL;
+	/* Every write the trampoline skips must be one the module drops:
+	 * old values with the top byte, moved by at most 2^31.
+	 */
+	if (top == 0 || top >= 0x7f ||
+	    band_low > ((uint64_t)top << 56) - (1ULL << 31) ||
+	    band_high < ((uint64_t)(top + 1) << 56) + (1ULL << 31))
+		return -ERANGE;
+
+	pthread_mutex_lock(&cg_patch_lock);
+	from = cg_nr_patched;
+	ret = ioctl(fd, COWGUARD_IOC_SITES, &req) ? -errno : 0;
+	if (ret)
+		goto out;
+	qsort(proof, req.nr, sizeof(proof[0]), cg_cmp_ip_desc);
+	ret = syscall(__NR_membarrier,
+		      MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) ? -errno : 0;
+	if (!ret)
+		ret = cg_install_trap();
+	if (!ret) {
+		mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+		if (mem < 0)
+			ret = -errno;
+	}
+	rep.sites = req.total;
+	for (i = 0; !ret && i < (int)req.nr; i++) {
+		if (!(proof[i].flags & COWGUARD_SITE_F_PROVEN)) {
+			rep.unproven++;
+			continue;
+		}
+		rep.proven++;
+		if (cg_find_patched(proof[i].ip))
+			continue;
+		if (cg_nr_patched == CG_MAX_PATCHED) {
+			rep.no_window++;
+			continue;
+		}
+		ret = cg_patch_one(mem, proof[i].ip, top, &rep);
+	}
+	if (cg_nr_patched > from || cg_perf_map_pid != getpid())
+		cg_perf_map(from);
+out:
+	rep.patched = cg_nr_patched;
+	pthread_mutex_unlock(&cg_patch_lock);
+	if (mem >= 0)
+		close(mem);
+	if (report)
+		*report = rep;
+	errno = saved_errno;
+	return ret;
+}
+
+static int cg_cmp_site_asc(const void *a, const void *b)
+{
+	uint64_t x = cg_patched[*(const int *)a].site;
+	uint64_t y = cg_patched[*(const int *)b].site;
+
+	return x < y ? -1 : x > y;
+}
+
+int cowguard_unpatch_sites(void)
+{
+	static int order[CG_MAX_PATCHED];
+	int saved_errno = errno, mem, ret = 0, i, n, done = 0;
+	const uint8_t int3 = 0xcc;
+
+	pthread_mutex_lock(&cg_patch_lock);
+	n = cg_nr_patched;
+	mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	if (mem < 0) {
+		ret = -errno;
+		goto out;
+	}
+	/* Lowest first: a pun never reads a neighbour half restored. The
+	 * table itself stays in place for the SIGTRAP handler.
+	 */
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	qsort(order, n, sizeof(order[0]), cg_cmp_site_asc);
+	for (i = 0; !ret && i < n; i++) {
+		struct cg_patched *p = &cg_patched[order[i]];
+
+		ret = cg_poke(mem, p->site, &int3, 1);
+		if (!ret)
+			ret = cg_sync_core();
+		if (!ret)
+			ret = cg_poke(mem, p->site + 1, p->orig + 1, p->len - 1);
+		if (!ret)
+			ret = cg_sync_core();
+		if (!ret)
+			ret = cg_poke(mem, p->site, p->orig, 1);
+		if (!ret)
+			ret = cg_sync_core();
+		done += !ret;
+	}
+	close(mem);
+	/* All restored: forget them. Trampolines stay mapped (a thread may
+	 * still be inside one) and their slots are not reused.
+	 */
+	if (done == n)
+		__atomic_store_n(&cg_nr_patched, 0, __ATOMIC_RELEASE);
+out:
+	pthread_mutex_unlock(&cg_patch_lock);
+	errno = saved_errno;
+	return ret ? ret : done;
+}
