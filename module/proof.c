@@ -33,6 +33,7 @@
 #include "cowguard.h"
 
 static_assert((COWGUARD_PROOF_SITES & (COWGUARD_PROOF_SITES - 1)) == 0);
+static_assert((COWGUARD_PROOF_MERGED & (COWGUARD_PROOF_MERGED - 1)) == 0);
 
 struct cg_proof *cg_proof_alloc(void)
 {
@@ -122,41 +123,68 @@ static bool cg_region_maps(struct cg_region *region, struct mm_struct *mm,
 	return mine;
 }
 
-/* A snapshot of the caller's registration at @start's table, in @out. */
+/* @site's entry in @out (a table of COWGUARD_PROOF_MERGED), added. */
+static void cg_proof_merge(struct cowguard_site_proof *out, u32 *total,
+			   const struct cg_proof_site *site)
+{
+	unsigned int i, h = hash_long(site->ip, ilog2(COWGUARD_PROOF_MERGED));
+
+	for (i = 0; i < COWGUARD_PROOF_MERGED; i++) {
+		struct cowguard_site_proof *p =
+			&out[(h + i) & (COWGUARD_PROOF_MERGED - 1)];
+
+		if (!p->ip) {
+			p->ip = site->ip;
+			(*total)++;
+		}
+		if (p->ip == site->ip) {
+			p->refcount_writes += site->refcount_writes;
+			p->refused += site->refused;
+			return;
+		}
+	}
+}
+
+/*
+ * The sites of the caller's registration at @start, or with @start 0 of
+ * all its registrations merged by address (one process's registrations
+ * share one fork tree), packed at the front of @out.
+ */
 static int cg_proof_snapshot(u64 start, struct cowguard_site_proof *out,
 			     u32 *total)
 {
 	struct cg_region *region;
 	int ret = -EINVAL;
-	unsigned int i;
+	unsigned int i, n;
 
+	*total = 0;
 	mutex_lock(&cg_regions_lock);
 	list_for_each_entry(region, &cg_regions, node) {
 		struct cg_proof *proof = region->proof;
 
-		if (!cg_region_maps(region, current->mm, start))
+		if (!cg_region_maps(region, current->mm,
+				    start ?: region->start))
 			continue;
-		*total = 0;
 		spin_lock(&proof->lock);
-		for (i = 0; i < COWGUARD_PROOF_SITES; i++) {
-			struct cg_proof_site *site = &proof->site[i];
-			struct cowguard_site_proof *p = &out[*total];
-
-			if (!site->ip)
-				continue;
-			p->ip = site->ip;
-			p->refcount_writes = site->refcount_writes;
-			p->refused = site->refused;
-			if (!site->refused &&
-			    site->refcount_writes >= COWGUARD_PROOF_MIN_WRITES)
-				p->flags = COWGUARD_SITE_F_PROVEN;
-			(*total)++;
-		}
+		for (i = 0; i < COWGUARD_PROOF_SITES; i++)
+			if (proof->site[i].ip)
+				cg_proof_merge(out, total, &proof->site[i]);
 		spin_unlock(&proof->lock);
 		ret = 0;
-		break;
+		if (start)
+			break;
 	}
 	mutex_unlock(&cg_regions_lock);
+	for (i = 0, n = 0; i < COWGUARD_PROOF_MERGED; i++) {
+		struct cowguard_site_proof *p = &out[i];
+
+		if (!p->ip)
+			continue;
+		if (!p->refused &&
+		    p->refcount_writes >= COWGUARD_PROOF_MIN_WRITES)
+			p->flags = COWGUARD_SITE_F_PROVEN;
+		out[n++] = *p;
+	}
 	return ret;
 }
 
@@ -176,7 +204,7 @@ long cg_ioctl_sites(void __user *arg)
 		return -EINVAL;
 	if (!READ_ONCE(cg_site_patching))
 		return -EOPNOTSUPP;
-	out = kvcalloc(COWGUARD_PROOF_SITES, sizeof(*out), GFP_KERNEL);
+	out = kvcalloc(COWGUARD_PROOF_MERGED, sizeof(*out), GFP_KERNEL);
 	if (!out)
 		return -ENOMEM;
 	ret = cg_proof_snapshot(req.start, out, &total);

@@ -240,6 +240,7 @@ TEST_F(patch, bad_calls_patch_nothing)
 						MARK, BAND_LOW, BAND_HIGH, 1, &rep));
 	EXPECT_EQ(-EINVAL, cowguard_patch_sites(self->fd, &rep, MARK, BAND_LOW,
 						BAND_HIGH, 0, &rep));
+	EXPECT_EQ(0x48, *(volatile uint8_t *)cg_inc_site);
 	ASSERT_EQ(0, cg_param_set(CG_PARAM("site_patching"), 0));
 	EXPECT_EQ(-EOPNOTSUPP, patch(self->fd, self->w, &rep));
 	ASSERT_EQ(0, cg_param_set(CG_PARAM("site_patching"), was));

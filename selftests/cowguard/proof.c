@@ -205,6 +205,36 @@ TEST_F(proof, bad_requests_change_nothing)
 	munmap(other, PG);
 }
 
+TEST_F(proof, start_zero_merges_the_registrations)
+{
+	static uint8_t map[PG / 8 / 8] = { 0x01 };
+	struct cowguard_register r = {
+		.size = sizeof(r), .slot_width = 8, .slot_map = (uintptr_t)map,
+		.slot_map_len = sizeof(map), .trap_budget = 65535,
+		.band_low = 1ULL << 59, .band_high = 1ULL << 61, .length = PG,
+	};
+	volatile uint64_t *w2 = (uint64_t *)cg_map_filled(1);
+	struct cowguard_site_proof out[COWGUARD_PROOF_MERGED];
+	int i, n, half = COWGUARD_PROOF_MIN_WRITES / 2;
+
+	ASSERT_NE(NULL, w2);
+	w2[0] = BAND_VAL;
+	r.start = (uintptr_t)w2;
+	ASSERT_EQ(0, ioctl(self->fd, COWGUARD_IOC_REGISTER, &r));
+	for (i = 0; i < half; i++) {
+		cg_site_a(self->w);
+		cg_site_a(w2);
+	}
+	EXPECT_EQ(0, find_site(self->fd, self->w, cg_site_a)->flags);
+	EXPECT_EQ(0, find_site(self->fd, w2, cg_site_a)->flags);
+	n = get_sites(self->fd, NULL, out, COWGUARD_PROOF_MERGED, NULL);
+	ASSERT_EQ(1, n);
+	EXPECT_EQ((uintptr_t)cg_site_a, out[0].ip);
+	EXPECT_EQ(2 * half, out[0].refcount_writes);
+	EXPECT_EQ(COWGUARD_SITE_F_PROVEN, out[0].flags);
+	munmap((void *)w2, PG);
+}
+
 TEST_F(proof, site_patching_off_refuses)
 {
 	long was = cg_param_read(CG_PARAM("site_patching"));

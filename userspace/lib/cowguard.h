@@ -128,7 +128,8 @@ struct cowguard_patch_report {
 
 /*
  * Rewrite, in the calling process, the instruction sites the module has
- * proven to be refcount writes for the registration containing start, so
+ * proven to be refcount writes for the registration containing start (NULL:
+ * all of the process's registrations), so
  * that they skip a write whose slot holds mark's top byte (see
  * cowguard_patch_sites(3)). band_low/high are the registration's band: the
  * call fails with -ERANGE unless every write it would skip is one the

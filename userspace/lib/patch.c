@@ -283,17 +283,17 @@ int cowguard_patch_sites(int fd, const void *start, uint64_t mark,
 			 uint64_t band_low, uint64_t band_high,
 			 unsigned int flags, struct cowguard_patch_report *report)
 {
-	static struct cowguard_site_proof proof[COWGUARD_PROOF_SITES];
+	static struct cowguard_site_proof proof[COWGUARD_PROOF_MERGED];
 	struct cowguard_sites req = {
 		.size = sizeof(req), .start = (uintptr_t)start,
-		.sites = (uintptr_t)proof, .nr = COWGUARD_PROOF_SITES,
+		.sites = (uintptr_t)proof, .nr = COWGUARD_PROOF_MERGED,
 	};
 	struct cowguard_patch_report rep;
 	int saved_errno = errno, mem = -1, ret, i, from;
 	uint8_t top = mark >> 56;
 
 	memset(&rep, 0, sizeof(rep));
-	if (flags & ~COWGUARD_PATCH_F_ALL || !start)
+	if (flags & ~COWGUARD_PATCH_F_ALL)
 		return -EINVAL;
 	/* Every write the trampoline skips must be one the module drops:
 	 * old values with the top byte, moved by at most 2^31.

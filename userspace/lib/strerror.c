@@ -90,7 +90,8 @@ static const struct cg_message messages[] = {
 	  "bad pointer: the slot map is NULL" },
 
 	{ COWGUARD_OP_PATCH, EINVAL,
-	  "start is NULL or not inside a registration of this process, or unknown flags" },
+	  "start is not inside a registration of this process (or, NULL, the process has none), "
+	  "or unknown flags" },
 	{ COWGUARD_OP_PATCH, ERANGE,
 	  "the band does not contain every value a patched site would skip: "
 	  "mark's top byte must be nonzero and [mark's top byte << 56 - 2^31, "

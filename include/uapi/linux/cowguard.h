@@ -105,13 +105,15 @@
  *	band values. The table keeps the first COWGUARD_PROOF_SITES addresses
  *	seen; later ones are not tracked (they stay with the trap).
  *
- *	start	in: an address in a registration the calling process maps
+ *	start	in: an address in a registration the calling process maps,
+ *		or 0 for all of them, merged by address (counts summed, at
+ *		most COWGUARD_PROOF_MERGED sites)
  *	sites	in: user pointer to an array of struct cowguard_site_proof
  *	nr	in: entries of that array; out: sites written, in no order
  *	total	out: sites the table holds (more than nr when it was short)
  *
  *	Errors: EINVAL (flags, reserved, start not in a registration of this
- *	process), EFAULT (the array), EOPNOTSUPP (module parameter
+ *	process, or start 0 and the process maps none), EFAULT (the array), EOPNOTSUPP (module parameter
  *	site_patching is 0: the administrator turned patching off).
  *
  * Mapping semantics that differ from anonymous memory
@@ -234,6 +236,7 @@ struct cowguard_stats {
 
 /* COWGUARD_IOC_SITES. */
 #define COWGUARD_PROOF_SITES		256
+#define COWGUARD_PROOF_MERGED		1024
 #define COWGUARD_PROOF_MIN_WRITES	8
 #define COWGUARD_SITE_F_PROVEN		1U
 #define COWGUARD_SITES_F_ALL		0U
