@@ -19,6 +19,8 @@
     cowguard-capN   likewise, with shadow_cap_pct=N (percent) while this
                 mode runs, to compare caps side by side; suffixes go after
                 a budget: cowguard:16-cap8
+    cowguard-nopatch  cowguard with protect(patch=False): no site is
+                patched, every refcount write to a golden page traps
 
 setup() returns a JSON-able summary of what it did.
 """
@@ -34,6 +36,7 @@ MODES = ("plain", "freeze", "cowguard", "immortal")
 SUFFIX_PARAMS = {
     "-noreclaim": {"reclaim_interval_ms": 0},
     "-nocap": {"shadow_cap_pct": 0},
+    "-nopatch": {},
 }
 CAP_SUFFIX = re.compile(r"-cap(\d+)$")
 
@@ -85,6 +88,7 @@ def available(mode):
 def setup(mode, trap_budget=0):
     t = time.perf_counter()
     summary = {"mode": mode}
+    patch = split_suffix(mode)[1] != "-nopatch"
     mode, budget = parse(mode)
     if budget is not None:
         trap_budget = budget
@@ -105,11 +109,12 @@ def setup(mode, trap_budget=0):
                 s = cowguard.protect(immortalize_without_module=True)
             del os.environ["COWGUARD_DEVICE"]
         else:
-            s = cowguard.protect(strict=True, trap_budget=trap_budget)
+            s = cowguard.protect(strict=True, trap_budget=trap_budget,
+                                 patch=patch)
         summary.update({k: s.get(k) for k in (
             "registered", "objects", "walked", "bytes", "pages", "ranges",
             "range_bytes", "registered_bytes", "registrations", "skipped",
-            "refcounts_moved", "seconds")})
+            "refcounts_moved", "seconds", "patching")})
         summary["trap_budget"] = trap_budget
     summary["setup_seconds"] = time.perf_counter() - t
     return summary

@@ -226,6 +226,56 @@ TEST_F(patch, unpatching_brings_the_trap_back)
 	EXPECT_EQ(before + 1, emulated(self->fd, self->w));
 }
 
+/*
+ * A low, non-PIE-like text: a 4-byte site followed by a "jmp rel32" whose
+ * bytes make every punned window land below address 0 (0, 1 or 2
+ * prefixes): only moving the jmp (successor eviction) makes room.
+ */
+TEST_F(patch, a_jmp_after_the_site_is_moved_out_of_the_way)
+{
+	static const uint8_t site[] = { 0x48, 0x83, 0x07, 0x01 };	/* addq $1,(%rdi) */
+	const unsigned long at = 0x1000000, ret_at = 0x8090;
+	struct cowguard_patch_report rep;
+	void (*fn)(volatile uint64_t *);
+	uint64_t before, private = 7;
+	uint8_t *code;
+	int32_t rel;
+	int i;
+
+	code = mmap((void *)at, 0x10000, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	ASSERT_EQ((void *)at, code);
+	memset(code, 0xcc, 0x10000);
+	memcpy(code, site, sizeof(site));
+	code[4] = 0xe9;
+	rel = ret_at - 9;			/* 0x8087: 87 80 00 00 */
+	memcpy(code + 5, &rel, 4);
+	code[ret_at] = 0xc3;
+	ASSERT_EQ(0, mprotect(code, 0x10000, PROT_READ | PROT_EXEC));
+	fn = (void (*)(volatile uint64_t *))code;
+
+	prove(self->w, fn);
+	ASSERT_EQ(0, patch(self->fd, self->w, &rep));
+	EXPECT_EQ(1, rep.patched_now);
+	EXPECT_EQ(1, rep.evicted);
+	EXPECT_EQ(0, rep.no_window);
+	EXPECT_EQ(0xe9, code[4]);
+	EXPECT_NE(0, memcmp(code + 5, &rel, 4));	/* the jmp moved */
+	before = emulated(self->fd, self->w);
+	for (i = 0; i < 1000; i++)
+		fn(self->w);
+	EXPECT_EQ(before, emulated(self->fd, self->w));
+	EXPECT_EQ(MARK, self->w[0]);
+	fn(&private);
+	EXPECT_EQ(8, private);
+	EXPECT_EQ(2, cowguard_unpatch_sites());	/* the site and its jmp */
+	EXPECT_EQ(0, memcmp(code, site, sizeof(site)));
+	EXPECT_EQ(0, memcmp(code + 5, &rel, 4));
+	fn(&private);
+	EXPECT_EQ(9, private);
+	munmap(code, 0x10000);
+}
+
 TEST_F(patch, bad_calls_patch_nothing)
 {
 	struct cowguard_patch_report rep;

@@ -60,6 +60,7 @@ enum cowguard_op {
 	COWGUARD_OP_STATS,	/* cowguard_stats() */
 	COWGUARD_OP_SLOT_MARK,	/* cowguard_slot_mark() */
 	COWGUARD_OP_PATCH,	/* cowguard_patch_sites() */
+	COWGUARD_OP_SITES,	/* cowguard_sites() */
 };
 
 /*
@@ -109,6 +110,15 @@ size_t cowguard_slot_map_len(uint64_t length, unsigned int slot_width);
 int cowguard_slot_mark(uint8_t *map, uint64_t length, uint64_t offset,
 		       unsigned int slot_width);
 
+/*
+ * The module's proof of the instruction sites of the registration
+ * containing start (NULL: all of the process's, merged by address), see
+ * COWGUARD_IOC_SITES: up to nr entries into out; the table's size in
+ * *total unless total is NULL. Returns the number written.
+ */
+int cowguard_sites(int fd, const void *start, struct cowguard_site_proof *out,
+		   unsigned int nr, unsigned int *total);
+
 /* cowguard_patch_sites() flags: none defined yet, pass 0. */
 #define COWGUARD_PATCH_F_ALL	0U
 
@@ -123,7 +133,8 @@ struct cowguard_patch_report {
 	unsigned int patched_now;	/* of those, patched by this call */
 	unsigned int bad_form;	/* proven, but a form the patcher does not know */
 	unsigned int no_window;	/* proven, but no room for the jump's target */
-	unsigned int reserved[9];
+	unsigned int evicted;	/* of patched_now, sites whose successor moved */
+	unsigned int reserved[8];
 };
 
 /*

@@ -220,55 +220,169 @@ static void cg_perf_map(int from)
 	cg_perf_map_pid = getpid();
 }
 
-/* Rewrite one site, int3 first. */
-static int cg_patch_one(int mem, uint64_t ip, uint8_t top,
-			struct cowguard_patch_report *rep)
+/*
+ * Write @len bytes of @jump over the instruction at @ip, int3 first, after
+ * entering it in the table (with its trampoline @tramp and @orig bytes),
+ * so that a thread meeting the int3 is sent to the trampoline.
+ */
+static int cg_write_site(int mem, uint64_t ip, uint64_t tramp, const uint8_t *orig,
+			 const uint8_t *jump, unsigned int len)
 {
-	uint8_t b[17], jump[15], tramp[CG_TRAMP_MAX];
 	struct cg_patched *p = &cg_patched[cg_nr_patched];
-	struct cg_site_insn in;
-	uint64_t lo, hi, t;
 	const uint8_t int3 = 0xcc;
-	size_t n;
 	int ret;
 
-	if (pread(mem, b, sizeof(b), (off_t)ip) != (ssize_t)sizeof(b) ||
-	    cg_site_decode(b, sizeof(b) - 2, &in)) {
-		rep->bad_form++;
-		return 0;
-	}
-	if (cg_inside_a_jump(ip) ||
-	    cg_site_window(ip, &in, b + in.len, &lo, &hi) ||
-	    !(t = cg_tramp_slot(ip, lo, hi)) ||
-	    cg_site_jump(ip, &in, t, b + in.len, jump)) {
-		rep->no_window++;
-		return 0;
-	}
-	n = cg_tramp_emit(&in, t, ip + in.len, top, CG_TRAMP_OK, tramp);
-	ret = cg_poke(mem, t, tramp, n);
-	if (ret)
-		return ret;
 	p->site = ip;
-	p->tramp = t;
-	p->len = in.len;
-	memcpy(p->orig, b, in.len);
+	p->tramp = tramp;
+	p->len = len;
+	memcpy(p->orig, orig, len);
 	__atomic_store_n(&cg_nr_patched, cg_nr_patched + 1, __ATOMIC_RELEASE);
 
 	ret = cg_poke(mem, ip, &int3, 1);
 	if (!ret)
 		ret = cg_sync_core();
 	if (!ret)
-		ret = cg_poke(mem, ip + 1, jump + 1, in.len - 1);
+		ret = cg_poke(mem, ip + 1, jump + 1, len - 1);
 	if (!ret)
 		ret = cg_sync_core();
 	if (!ret)
 		ret = cg_poke(mem, ip, jump, 1);
 	if (!ret)
 		ret = cg_sync_core();
+	return ret;	/* on failure the handler keeps a half-written site working */
+}
+
+/* A trampoline slot and the jump to it, trying 0..2 prefixes. */
+static int cg_place(uint64_t ip, const struct cg_site_insn *in,
+		    const uint8_t *next, uint64_t *tramp, uint8_t *jump)
+{
+	unsigned int prefixes;
+	uint64_t lo, hi, t;
+
+	for (prefixes = 0; prefixes <= CG_SITE_MAX_PREFIXES; prefixes++) {
+		if (cg_site_window(ip, in, next, prefixes, &lo, &hi))
+			continue;
+		t = cg_tramp_slot(ip, lo, hi);
+		if (t && !cg_site_jump(ip, in, t, next, prefixes, jump)) {
+			*tramp = t;
+			return 0;
+		}
+	}
+	return -CG_SITE_E_WINDOW;
+}
+
+/*
+ * E9Patch's successor eviction, for a 4-byte site followed by a "jmp rel32"
+ * (a pun on E9 lands below address 0 in a low, non-PIE binary): move the
+ * jmp into a trampoline of its own whose rel32 we choose, so that the
+ * site's jump, with one prefix, reads a pun that lands in free memory.
+ * Return: 0 with the successor rewritten (in the table) and the site's
+ * slot in @tramp and @jump, else -CG_SITE_E_WINDOW with nothing changed.
+ */
+static int cg_evict_successor(int mem, uint64_t ip, const struct cg_site_insn *in,
+			      const uint8_t *b, uint64_t *tramp, uint8_t *jump)
+{
+	uint64_t n = ip + in->len, target, lo, hi, t, slot, t2, near_lo;
+	uint8_t next[CG_SITE_NEXT], njump[5], ntramp[5];
+	unsigned int s0, try;
+	int32_t rel;
+	int ret;
+
+	if (in->len != 4 || b[in->len] != 0xe9 || cg_find_patched(n) ||
+	    cg_inside_a_jump(n) || cg_nr_patched + 2 > CG_MAX_PATCHED)
+		return -CG_SITE_E_WINDOW;
+	memcpy(&rel, b + in->len + 1, 4);
+	target = n + 5 + (int64_t)rel;
+	/* Slots within rel32 of the jmp (with room for the low byte's shift). */
+	near_lo = n + 5 > (1ULL << 31) ? n + 5 - (1ULL << 31) + 256 : 0x10000;
+	for (s0 = 0x01; s0 < 0x80; s0 += 0x0b) {
+		next[0] = 0xe9;
+		next[1] = s0;
+		next[2] = 0;
+		if (cg_site_window(ip, in, next, 1, &lo, &hi))
+			continue;
+		t = cg_tramp_slot(ip, lo, hi);
+		if (!t || cg_site_jump(ip, in, t, next, 1, jump))
+			continue;
+		/* The jmp's new home: its rel32's low byte must be s0. */
+		for (try = 0; try < 2; try++) {
+			slot = cg_tramp_slot(n, near_lo, n + 5 + (1ULL << 31) - 256);
+			if (!slot)
+				break;
+			t2 = slot + ((s0 - (slot - n - 5)) & 0xff);
+			if (t2 + sizeof(ntramp) > slot + CG_TRAMP_MAX)
+				continue;
+			rel = (int32_t)(target - (t2 + 5));
+			ntramp[0] = 0xe9;
+			memcpy(ntramp + 1, &rel, 4);
+			rel = (int32_t)(t2 - (n + 5));
+			njump[0] = 0xe9;
+			memcpy(njump + 1, &rel, 4);
+			ret = cg_poke(mem, t2, ntramp, sizeof(ntramp));
+			if (!ret)
+				ret = cg_write_site(mem, n, t2, b + in->len, njump, 5);
+			if (ret)
+				return ret;
+			*tramp = t;
+			return 0;
+		}
+	}
+	return -CG_SITE_E_WINDOW;
+}
+
+/* Rewrite one site, int3 first. */
+static int cg_patch_one(int mem, uint64_t ip, uint8_t top,
+			struct cowguard_patch_report *rep)
+{
+	uint8_t b[15 + 5], jump[15], tramp[CG_TRAMP_MAX];
+	struct cg_site_insn in;
+	uint64_t t;
+	size_t n;
+	int ret;
+
+	if (pread(mem, b, sizeof(b), (off_t)ip) != (ssize_t)sizeof(b) ||
+	    cg_site_decode(b, 15, &in)) {
+		rep->bad_form++;
+		return 0;
+	}
+	if (cg_inside_a_jump(ip)) {
+		rep->no_window++;
+		return 0;
+	}
+	if (cg_place(ip, &in, b + in.len, &t, jump)) {
+		ret = cg_evict_successor(mem, ip, &in, b, &t, jump);
+		if (ret == -CG_SITE_E_WINDOW) {
+			rep->no_window++;
+			return 0;
+		}
+		if (ret)
+			return ret;
+		rep->evicted++;
+	}
+	n = cg_tramp_emit(&in, t, ip + in.len, top, CG_TRAMP_OK, tramp);
+	ret = cg_poke(mem, t, tramp, n);
+	if (!ret)
+		ret = cg_write_site(mem, ip, t, b, jump, in.len);
 	if (ret)
-		return ret;	/* the handler keeps the half-written site working */
+		return ret;
 	rep->patched_now++;
 	return 0;
+}
+
+int cowguard_sites(int fd, const void *start, struct cowguard_site_proof *out,
+		   unsigned int nr, unsigned int *total)
+{
+	struct cowguard_sites req = {
+		.size = sizeof(req), .start = (uintptr_t)start,
+		.sites = (uintptr_t)out, .nr = nr,
+	};
+	int saved_errno = errno, ret;
+
+	ret = ioctl(fd, COWGUARD_IOC_SITES, &req) ? -errno : (int)req.nr;
+	if (ret >= 0 && total)
+		*total = req.total;
+	errno = saved_errno;
+	return ret;
 }
 
 static int cg_cmp_ip_desc(const void *a, const void *b)
@@ -305,9 +419,11 @@ int cowguard_patch_sites(int fd, const void *start, uint64_t mark,
 
 	pthread_mutex_lock(&cg_patch_lock);
 	from = cg_nr_patched;
-	ret = ioctl(fd, COWGUARD_IOC_SITES, &req) ? -errno : 0;
-	if (ret)
+	ret = cowguard_sites(fd, start, proof, COWGUARD_PROOF_MERGED, &req.total);
+	if (ret < 0)
 		goto out;
+	req.nr = ret;
+	ret = 0;
 	qsort(proof, req.nr, sizeof(proof[0]), cg_cmp_ip_desc);
 	ret = syscall(__NR_membarrier,
 		      MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) ? -errno : 0;

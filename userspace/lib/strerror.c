@@ -89,6 +89,14 @@ static const struct cg_message messages[] = {
 	{ COWGUARD_OP_SLOT_MARK, EFAULT,
 	  "bad pointer: the slot map is NULL" },
 
+	{ COWGUARD_OP_SITES, EINVAL,
+	  "start is not inside a registration of this process (or, NULL, the process has none)" },
+	{ COWGUARD_OP_SITES, EFAULT,
+	  "bad pointer: out is not writable" },
+	{ COWGUARD_OP_SITES, EOPNOTSUPP,
+	  "site patching is turned off (module parameter site_patching=0)" },
+	{ COWGUARD_OP_SITES, ENOTTY,
+	  "the module is older than this library: it has no site proof (COWGUARD_IOC_SITES)" },
 	{ COWGUARD_OP_PATCH, EINVAL,
 	  "start is not inside a registration of this process (or, NULL, the process has none), "
 	  "or unknown flags" },
@@ -110,7 +118,7 @@ static int takes_fd(enum cowguard_op op)
 {
 	return op == COWGUARD_OP_VERSION || op == COWGUARD_OP_REGISTER ||
 	       op == COWGUARD_OP_UNREGISTER || op == COWGUARD_OP_STATS ||
-	       op == COWGUARD_OP_PATCH;
+	       op == COWGUARD_OP_PATCH || op == COWGUARD_OP_SITES;
 }
 
 static const char *generic(int err)

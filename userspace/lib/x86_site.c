@@ -122,33 +122,66 @@ int cg_site_decode(const uint8_t *p, size_t n, struct cg_site_insn *o)
 #define CG_USER_LOW	0x10000ULL
 #define CG_USER_HIGH	0x7ffffffff000ULL
 
+/*
+ * The jump that replaces a site: @prefixes redundant REX prefixes, E9 and
+ * rel32. Its bytes past the site's own are the next instruction's: rel32's
+ * byte k is free when it falls inside the site, else fixed by @next.
+ */
+static int cg_jump_shape(const struct cg_site_insn *in, unsigned int prefixes,
+			 const uint8_t *next, uint32_t *fixed, unsigned int *free_bits)
+{
+	unsigned int k, len = in->len;
+
+	if (len >= 5) {
+		if (prefixes)
+			return -CG_SITE_E_WINDOW;
+		*fixed = 0;
+		*free_bits = 32;
+		return 0;
+	}
+	if (len < 3 || prefixes + 2 > len)
+		return -CG_SITE_E_WINDOW;	/* at least one free byte */
+	*fixed = 0;
+	*free_bits = 0;
+	for (k = 0; k < 4; k++) {
+		unsigned int at = prefixes + 1 + k;
+
+		if (at < len)
+			*free_bits += 8;
+		else
+			*fixed |= (uint32_t)next[at - len] << (8 * k);
+	}
+	return 0;
+}
+
 /**
  * cg_site_window() - where the trampoline of a site may start
  * @site: the instruction's address
  * @in: the instruction
- * @next: the bytes after it (at least 2), as they will be when it runs
+ * @next: the bytes after it (at least CG_SITE_NEXT), as they will be when
+ *	it runs
+ * @prefixes: redundant prefixes before the jump (E9Patch's padding), 0..2
  * @lo: out: lowest start
  * @hi: out: one past the highest start
  *
  * Return: 0, or -CG_SITE_E_WINDOW when no user address is in reach.
  */
 int cg_site_window(uint64_t site, const struct cg_site_insn *in,
-		   const uint8_t *next, uint64_t *lo, uint64_t *hi)
+		   const uint8_t *next, unsigned int prefixes,
+		   uint64_t *lo, uint64_t *hi)
 {
-	int64_t base = (int64_t)site + 5, l, h;
+	int64_t base = (int64_t)site + prefixes + 5, l, h;
+	unsigned int free_bits;
+	uint32_t fixed;
 
-	if (in->len >= 5) {
+	if (cg_jump_shape(in, prefixes, next, &fixed, &free_bits))
+		return -CG_SITE_E_WINDOW;
+	if (free_bits == 32) {
 		l = base - (1LL << 31);
 		h = base + (1LL << 31);
-	} else if (in->len == 4) {
-		l = base + (int32_t)((uint32_t)next[0] << 24);
-		h = l + (1LL << 24);
-	} else if (in->len == 3) {
-		l = base + (int32_t)((uint32_t)next[1] << 24 |
-				     (uint32_t)next[0] << 16);
-		h = l + (1LL << 16);
 	} else {
-		return -CG_SITE_E_WINDOW;
+		l = base + (int32_t)fixed;
+		h = l + (1LL << free_bits);
 	}
 	if (l < (int64_t)CG_USER_LOW)
 		l = CG_USER_LOW;
@@ -167,29 +200,30 @@ int cg_site_window(uint64_t site, const struct cg_site_insn *in,
  * @in: the instruction
  * @tramp: its trampoline's address, inside cg_site_window()'s window
  * @next: the bytes after it, as for cg_site_window()
- * @out: in->len bytes: the jump, then int3 fill
+ * @prefixes: as for cg_site_window()
+ * @out: in->len bytes: the prefixes, the jump, then int3 fill
  *
  * Return: 0, or -CG_SITE_E_WINDOW when @tramp is out of reach.
  */
 int cg_site_jump(uint64_t site, const struct cg_site_insn *in, uint64_t tramp,
-		 const uint8_t *next, uint8_t *out)
+		 const uint8_t *next, unsigned int prefixes, uint8_t *out)
 {
-	int64_t rel = (int64_t)tramp - ((int64_t)site + 5);
-	uint8_t r[4];
-	uint32_t u;
+	int64_t rel = (int64_t)tramp - ((int64_t)site + prefixes + 5);
+	unsigned int free_bits, k;
+	uint32_t fixed, u;
 
-	if (rel < INT32_MIN || rel > INT32_MAX || in->len < 3)
+	if (cg_jump_shape(in, prefixes, next, &fixed, &free_bits) ||
+	    rel < INT32_MIN || rel > INT32_MAX)
 		return -CG_SITE_E_WINDOW;
 	u = (uint32_t)rel;
-	memcpy(r, &u, 4);
 	/* The pun: what the jump reads past the site must be there already. */
-	if (in->len == 4 && r[3] != next[0])
-		return -CG_SITE_E_WINDOW;
-	if (in->len == 3 && (r[2] != next[0] || r[3] != next[1]))
+	if (free_bits < 32 && (u >> free_bits) << free_bits != fixed)
 		return -CG_SITE_E_WINDOW;
 	memset(out, 0xcc, in->len);
-	out[0] = 0xe9;
-	memcpy(out + 1, r, in->len >= 5 ? 4 : in->len - 1);
+	memset(out, 0x48, prefixes);	/* REX.W: a near jmp ignores it */
+	out[prefixes] = 0xe9;
+	for (k = 0; k < 4 && prefixes + 1 + k < in->len; k++)
+		out[prefixes + 1 + k] = u >> (8 * k);
 	return 0;
 }
 

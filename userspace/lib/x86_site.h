@@ -52,10 +52,16 @@ enum cg_tramp_fault {
 };
 
 int cg_site_decode(const uint8_t *p, size_t n, struct cg_site_insn *out);
+/* Bytes past a site that cg_site_window() and cg_site_jump() may read. */
+#define CG_SITE_NEXT	3
+/* Redundant prefixes a punned jump may carry (E9Patch's T1). */
+#define CG_SITE_MAX_PREFIXES	2
+
 int cg_site_window(uint64_t site, const struct cg_site_insn *in,
-		   const uint8_t *next, uint64_t *lo, uint64_t *hi);
+		   const uint8_t *next, unsigned int prefixes,
+		   uint64_t *lo, uint64_t *hi);
 int cg_site_jump(uint64_t site, const struct cg_site_insn *in, uint64_t tramp,
-		 const uint8_t *next, uint8_t *out);
+		 const uint8_t *next, unsigned int prefixes, uint8_t *out);
 size_t cg_tramp_emit(const struct cg_site_insn *in, uint64_t tramp,
 		     uint64_t back, uint8_t top, enum cg_tramp_fault fault,
 		     uint8_t *out);

@@ -354,35 +354,42 @@ static void test_refusals(void)
 /* Windows: every start in one gives a jump that lands there; none outside. */
 static void test_windows(void)
 {
-	int k, wrong = 0, tried = 0;
+	int k, wrong = 0, tried = 0, by_prefixes[3] = { 0 };
 
-	for (k = 0; k < 20000; k++) {
-		uint8_t b[16], next[2] = { below(256), below(256) }, j[16];
+	for (k = 0; k < 30000; k++) {
+		uint8_t b[16], next[CG_SITE_NEXT], j[16];
 		struct cg_site_insn d = { 0 };
 		uint64_t site = 0x400000 + below(1ULL << 40), lo, hi, t;
+		unsigned int p = below(CG_SITE_MAX_PREFIXES + 1), i;
 		int32_t rel;
 
+		for (i = 0; i < CG_SITE_NEXT; i++)
+			next[i] = below(256);
 		d.len = 3 + below(4);
-		if (cg_site_window(site, &d, next, &lo, &hi))
+		if (cg_site_window(site, &d, next, p, &lo, &hi))
 			continue;
 		tried++;
+		by_prefixes[p]++;
 		t = lo + below(hi - lo);
-		if (cg_site_jump(site, &d, t, next, j)) {
+		if (cg_site_jump(site, &d, t, next, p, j)) {
 			wrong++;
 			continue;
 		}
 		memcpy(b, j, d.len);
-		memcpy(b + d.len, next, 2);
-		memcpy(&rel, b + 1, 4);
-		if (site + 5 + (int64_t)rel != t || b[0] != 0xe9)
+		memcpy(b + d.len, next, CG_SITE_NEXT);
+		for (i = 0; i < p; i++)
+			wrong += b[i] != 0x48;
+		memcpy(&rel, b + p + 1, 4);
+		if (site + p + 5 + (int64_t)rel != t || b[p] != 0xe9)
 			wrong++;
-		if (!cg_site_jump(site, &d, hi, next, j) && d.len < 5)
+		if (!cg_site_jump(site, &d, hi, next, p, j) && d.len < 5)
 			wrong++;
-		if (lo > 0x10000 && !cg_site_jump(site, &d, lo - 1, next, j) && d.len < 5)
+		if (lo > 0x10000 && !cg_site_jump(site, &d, lo - 1, next, p, j) && d.len < 5)
 			wrong++;
 	}
-	ok(wrong == 0 && tried > 10000, "punned jumps land where the window says (%d windows, %d wrong)",
-	   tried, wrong);
+	ok(wrong == 0 && tried > 10000 && by_prefixes[1] && by_prefixes[2],
+	   "punned jumps land where the window says (%d windows: %d/%d/%d with 0/1/2 prefixes, %d wrong)",
+	   tried, by_prefixes[0], by_prefixes[1], by_prefixes[2], wrong);
 }
 
 int main(void)

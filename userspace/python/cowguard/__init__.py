@@ -13,6 +13,7 @@ means nothing for them. See README.md.
 import atexit
 import gc
 import io
+import itertools
 import os
 import platform
 import sys
@@ -24,7 +25,7 @@ import weakref
 from . import _cowguard
 
 __version__ = "0.1.0"
-__all__ = ["protect", "stats", "BAND", "SLOT_WIDTH", "REFCOUNT_VALUE",
+__all__ = ["protect", "stats", "patch_sites", "unpatch_sites", "BAND", "SLOT_WIDTH", "REFCOUNT_VALUE",
            "DEFAULT_GAP_PAGES", "DEFAULT_MAX_RANGES"]
 
 #: [low, high] of the values a marked refcount slot may hold.
@@ -63,14 +64,85 @@ class CowguardWarning(RuntimeWarning):
     """protect() could not do all it was asked; the program goes on."""
 
 
+#: Delays (s) of the patcher's first rounds in each process, then
+#: PATCH_INTERVAL between rounds: a site is proven after a few traps, in
+#: any process of the tree.
+PATCH_SCHEDULE = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+PATCH_INTERVAL = 10.0
+_PATCHER_NAME = "cowguard-patcher"
+
+# The patcher of this process: its generation (a fork or patch=False ends
+# a loop), the last report and the error that stopped it.
+_patcher = {"on": False, "generation": 0, "report": None, "error": None}
+
+
+def _patch_loop(generation):
+    delays = itertools.chain(PATCH_SCHEDULE, itertools.repeat(PATCH_INTERVAL))
+    for delay in delays:
+        time.sleep(delay)
+        if _patcher["generation"] != generation:
+            return
+        try:
+            _patcher["report"] = _cowguard.patch_sites()
+        except OSError as e:        # EOPNOTSUPP: site_patching=0
+            _patcher["error"] = e
+            return
+
+
+def _start_patcher():
+    _patcher["generation"] += 1
+    _patcher["report"] = None
+    _patcher["error"] = None
+    threading.Thread(target=_patch_loop, args=(_patcher["generation"],),
+                     name=_PATCHER_NAME, daemon=True).start()
+
+
+def _patcher_after_fork():
+    # The parent's thread did not come along: each process patches its
+    # own text (a child starts with what its parent had patched).
+    if _patcher["on"]:
+        _start_patcher()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_patcher_after_fork)
+
+
+def patch_sites():
+    """One patching round now: cowguard_patch_sites(3) over all of this
+    process's registrations. Returns the report (dict: sites, proven,
+    unproven, patched, patched_now, bad_form, no_window), or None when
+    nothing is registered. OSError on failure (EOPNOTSUPP: the module
+    parameter site_patching is 0)."""
+    return _cowguard.patch_sites()
+
+
+def unpatch_sites():
+    """Stop the patcher in this process and restore every site it patched
+    (cowguard_unpatch_sites(3)); the number restored."""
+    _patcher["on"] = False
+    _patcher["generation"] += 1
+    return _cowguard.unpatch_sites()
+
+
+def patcher_status():
+    """This process's patcher: on, the last round's report, and the error
+    that stopped it (None while it runs)."""
+    return {"on": _patcher["on"], "report": _patcher["report"],
+            "error": _patcher["error"]}
+
+
 def _threads_running():
     """Why protect() must not run now (other threads), or None."""
-    if threading.active_count() > 1:
-        names = [t.name for t in threading.enumerate()
-                 if t is not threading.current_thread()]
+    others = [t for t in threading.enumerate()
+              if t is not threading.current_thread()
+              and t.name != _PATCHER_NAME]
+    if others:
+        names = [t.name for t in others]
         return ("other Python threads are running (%s): a write between the "
                 "snapshot and the takeover would be lost" % ", ".join(names))
-    n = _cowguard.thread_states()
+    n = _cowguard.thread_states() - sum(
+        1 for t in threading.enumerate() if t.name == _PATCHER_NAME)
     if n > 1:
         return ("%d Python thread states exist (threads not started by the "
                 "threading module, or another interpreter): a write between "
@@ -87,7 +159,7 @@ def _os_threads():
 
 def protect(strict=False, dry_run=False, trap_budget=0, *,
             gap_pages=DEFAULT_GAP_PAGES, max_ranges=DEFAULT_MAX_RANGES,
-            immortalize_without_module=False, keep_maps=False):
+            immortalize_without_module=False, keep_maps=False, patch=True):
     """Protect the heap; call in the master before forking.
 
     Steps: refuse if other threads run; gc.collect() then gc.freeze();
@@ -117,6 +189,12 @@ def protect(strict=False, dry_run=False, trap_budget=0, *,
     keep_maps: for tests and debugging: the result also gets "plan" (as
         for dry_run) and "slot_maps": [(start, length, bitmap)], the slot
         map of every range registered, as the kernel got it.
+    patch: on <= 3.11 with the heap registered, run the patcher: a daemon
+        thread in this process and in every process forked from it that
+        rewrites the refcount sites the module has proven so that they
+        skip band values (patch_sites(); README.md, "Site patching"),
+        so that workers stop trapping. False: every refcount write to a
+        protected page keeps trapping (exact, slower).
 
     Returns a dict: objects, bytes, pages, ranges, registered_bytes,
     registered, seconds, python, band, slot_width, ... (README.md).
@@ -179,6 +257,11 @@ def protect(strict=False, dry_run=False, trap_budget=0, *,
     result["frozen"] = gc.get_freeze_count()
     result.setdefault("registered", False)
     result.setdefault("registered_bytes", 0)
+    result["patching"] = bool(patch and result["registered"] and
+                              not _cowguard.NATIVE_IMMORTAL)
+    if result["patching"] and not _patcher["on"]:
+        _patcher["on"] = True
+        _start_patcher()
 
     err = result.get("errno")
     if err:

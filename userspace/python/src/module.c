@@ -864,6 +864,100 @@ err:
 	return raise_cg(g_fd < 0 ? COWGUARD_OP_OPEN : COWGUARD_OP_STATS, ret);
 }
 
+PyDoc_STRVAR(patch_sites_doc,
+"patch_sites() -> dict or None\n\n"
+"cowguard_patch_sites(3) over all of this process's registrations: rewrite\n"
+"the refcount sites the module has proven so they skip band values. The\n"
+"GIL is released meanwhile (other threads may run the sites being\n"
+"written). Returns the report as a dict; None when this process has no\n"
+"device open (nothing registered). OSError otherwise (EOPNOTSUPP: the\n"
+"module parameter site_patching is 0).");
+
+static PyObject *cg_patch_sites(PyObject *self, PyObject *unused)
+{
+	struct cowguard_patch_report rep;
+	PyObject *d;
+	int ret;
+
+	(void)self;
+	(void)unused;
+	if (g_fd < 0)
+		Py_RETURN_NONE;
+	Py_BEGIN_ALLOW_THREADS
+	ret = cowguard_patch_sites(g_fd, NULL, CG_REFCNT_VALUE, CG_BAND_LOW,
+				   CG_BAND_HIGH, 0, &rep);
+	Py_END_ALLOW_THREADS
+	if (ret < 0)
+		return raise_cg(COWGUARD_OP_PATCH, ret);
+	d = PyDict_New();
+	if (!d)
+		return NULL;
+#define F(name) set_item(d, #name, PyLong_FromUnsignedLong(rep.name))
+	if (F(sites) || F(proven) || F(unproven) || F(patched) ||
+	    F(patched_now) || F(bad_form) || F(no_window) || F(evicted)) {
+		Py_DECREF(d);
+		return NULL;
+	}
+#undef F
+	return d;
+}
+
+PyDoc_STRVAR(sites_doc,
+"sites() -> list of dict\n\n"
+"COWGUARD_IOC_SITES over all of this process's registrations: per user\n"
+"instruction address, its refcount-only writes, its other writes and\n"
+"whether it is proven. [] when nothing is registered.");
+
+static PyObject *cg_sites(PyObject *self, PyObject *unused)
+{
+	static struct cowguard_site_proof proof[COWGUARD_PROOF_MERGED];
+	PyObject *list;
+	int i, n;
+
+	(void)self;
+	(void)unused;
+	if (g_fd < 0)
+		return PyList_New(0);
+	n = cowguard_sites(g_fd, NULL, proof, COWGUARD_PROOF_MERGED, NULL);
+	if (n < 0)
+		return raise_cg(COWGUARD_OP_SITES, n);
+	list = PyList_New(0);
+	for (i = 0; list && i < n; i++) {
+		PyObject *d = Py_BuildValue("{sKsKsKsO}",
+			"ip", (unsigned long long)proof[i].ip,
+			"refcount_writes", (unsigned long long)proof[i].refcount_writes,
+			"refused", (unsigned long long)proof[i].refused,
+			"proven", proof[i].flags & COWGUARD_SITE_F_PROVEN ? Py_True : Py_False);
+
+		if (!d || PyList_Append(list, d)) {
+			Py_XDECREF(d);
+			Py_CLEAR(list);
+		} else {
+			Py_DECREF(d);
+		}
+	}
+	return list;
+}
+
+PyDoc_STRVAR(unpatch_sites_doc,
+"unpatch_sites() -> int\n\n"
+"cowguard_unpatch_sites(3): restore every site this process runs patched;\n"
+"the number restored.");
+
+static PyObject *cg_unpatch_sites(PyObject *self, PyObject *unused)
+{
+	int ret;
+
+	(void)self;
+	(void)unused;
+	Py_BEGIN_ALLOW_THREADS
+	ret = cowguard_unpatch_sites();
+	Py_END_ALLOW_THREADS
+	if (ret < 0)
+		return raise_cg(COWGUARD_OP_PATCH, ret);
+	return PyLong_FromLong(ret);
+}
+
 PyDoc_STRVAR(thread_states_doc,
 "thread_states() -> int\n\n"
 "Python thread states in all interpreters of this process.");
@@ -904,6 +998,9 @@ static PyMethodDef cg_methods[] = {
 	{ "stats", (PyCFunction)(void (*)(void))cg_stats,
 	  METH_VARARGS | METH_KEYWORDS, stats_doc },
 	{ "thread_states", cg_thread_states, METH_NOARGS, thread_states_doc },
+	{ "patch_sites", cg_patch_sites, METH_NOARGS, patch_sites_doc },
+	{ "sites", cg_sites, METH_NOARGS, sites_doc },
+	{ "unpatch_sites", cg_unpatch_sites, METH_NOARGS, unpatch_sites_doc },
 	{ "close", cg_close, METH_NOARGS, close_doc },
 	{ NULL, NULL, 0, NULL },
 };
