@@ -131,37 +131,59 @@ static int cg_poke(int mem, uint64_t addr, const void *b, size_t n)
 	return (size_t)w == n ? 0 : -EIO;
 }
 
+/*
+ * The slot at or above @off in the page at @base whose start is in
+ * [lo, hi), or 0. Slots are 16-byte aligned and CG_TRAMP_MAX long.
+ */
+static uint64_t cg_slot_in(uint64_t base, uint64_t off, uint64_t lo, uint64_t hi)
+{
+	uint64_t a;
+
+	if (lo > base + off)
+		off = lo - base;
+	off = (off + 15) & ~15ULL;
+	a = base + off;
+	if (off + CG_TRAMP_MAX > CG_PAGE || a < lo || a >= hi)
+		return 0;
+	return a;
+}
+
 /* A trampoline slot whose start is in [lo, hi), or 0. */
 static uint64_t cg_tramp_slot(uint64_t site, uint64_t lo, uint64_t hi)
 {
-	uint64_t span = hi - lo, step, p, first;
+	uint64_t span = hi - lo, step, p, first, a;
 	int i, k;
 
 	for (i = 0; i < cg_nr_tpages; i++) {
 		struct cg_tpage *t = &cg_tpages[i];
-		uint64_t a = t->base + t->used;
 
-		if (t->used + CG_TRAMP_MAX <= CG_PAGE && a >= lo && a < hi) {
-			t->used += CG_TRAMP_MAX;
+		a = cg_slot_in(t->base, t->used, lo, hi);
+		if (a) {
+			t->used = a - t->base + CG_TRAMP_MAX;
 			return a;
 		}
 	}
 	if (cg_nr_tpages == CG_MAX_TPAGES)
 		return 0;
-	/* Near the site when the window allows, else across the window. */
+	/* Near the site when the window allows, else across the window
+	 * from its start (a small window: every page that overlaps it).
+	 */
 	if (span > (1ULL << 28) && site > lo + (1ULL << 27) && site < hi - (1ULL << 27)) {
 		first = (site & ~(CG_PAGE - 1)) - (1ULL << 26);
 		step = 1ULL << 20;
 	} else {
-		first = (lo + CG_PAGE - 1) & ~(CG_PAGE - 1);
+		first = lo & ~(CG_PAGE - 1);
 		step = span / 256 > CG_PAGE ? (span / 256) & ~(CG_PAGE - 1) : CG_PAGE;
 	}
 	for (k = 0; k < 256; k++) {
 		void *m;
 
 		p = first + (uint64_t)k * step;
-		if (p < lo || p >= hi)
+		if (p >= hi)
 			break;
+		a = cg_slot_in(p, 0, lo, hi);
+		if (!a)
+			continue;
 		m = mmap((void *)p, CG_PAGE, PROT_READ | PROT_EXEC,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 		if (m == MAP_FAILED)
@@ -171,10 +193,21 @@ static uint64_t cg_tramp_slot(uint64_t site, uint64_t lo, uint64_t hi)
 			continue;
 		}
 		cg_tpages[cg_nr_tpages].base = p;
-		cg_tpages[cg_nr_tpages].used = CG_TRAMP_MAX;
+		cg_tpages[cg_nr_tpages].used = a - p + CG_TRAMP_MAX;
 		cg_nr_tpages++;
-		return p;
+		return a;
 	}
+	return 0;
+}
+
+/* Is ip in one of our trampoline pages (a trapped write of a trampoline)? */
+static int cg_in_trampolines(uint64_t ip)
+{
+	int i;
+
+	for (i = 0; i < cg_nr_tpages; i++)
+		if (ip - cg_tpages[i].base < CG_PAGE)
+			return 1;
 	return 0;
 }
 
@@ -345,7 +378,10 @@ static int cg_patch_one(int mem, uint64_t ip, uint8_t top,
 		rep->bad_form++;
 		return 0;
 	}
-	if (cg_inside_a_jump(ip)) {
+	/* A trampoline's own copy of a site traps when it does not skip: it
+	 * is ours, never patched; inside a jump there is no instruction.
+	 */
+	if (cg_inside_a_jump(ip) || cg_in_trampolines(ip)) {
 		rep->no_window++;
 		return 0;
 	}
@@ -516,3 +552,4 @@ out:
 	errno = saved_errno;
 	return ret ? ret : done;
 }
+
