@@ -19,7 +19,11 @@ SIGNAL = signal.SIGRTMIN + 2    # unused by gunicorn and multiprocessing
 def _cowguard_stats():
     try:
         import cowguard
-        return cowguard.stats()
+        st = cowguard.stats()
+        if st is not None:
+            # Sites this worker runs patched (its own and its master's).
+            st["patched_sites"] = (cowguard.patcher_status()["report"] or {}).get("patched", 0)
+        return st
     except Exception as e:      # the figure is missing, the worker lives on
         return {"error": repr(e)}
 

@@ -109,6 +109,8 @@ def worker_figures(pids, before, after, seconds):
         "warm_private_dirty_kb": sum(w["warm_smaps_kb"]["Private_Dirty"]
                                      for w in workers) / len(workers),
         "emulated_per_s": rate("emulated"),
+        "patched_sites": (sum(w["cowguard"].get("patched_sites", 0) for w in workers)
+                          / len(workers) if have else None),
         "shadow_faults_per_s": rate("shadow_faults"),
         "shadow_pages": (sum(w["cowguard"]["shadow_pages"] for w in workers)
                          if have else None),

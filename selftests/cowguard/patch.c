@@ -25,7 +25,10 @@ asm(".text\n"
     ".globl cg_dec_site\n.type cg_dec_site,@function\ncg_dec_site:\n"
     "\tsubq $1, (%rdi)\n\tnop\n\tret\n"
     ".globl cg_other_site\n.type cg_other_site,@function\ncg_other_site:\n"
-    "\taddq $1, (%rdi)\n\tnop\n\tret\n");
+    "\taddq $1, (%rdi)\n\tnop\n\tret\n"
+    ".globl cg_pair_site\n.type cg_pair_site,@function\ncg_pair_site:\n"
+    "\taddq $1, (%rdi)\n\taddq $1, (%rsi)\n\tnop\n\tret\n");
+void cg_pair_site(volatile uint64_t *a, volatile uint64_t *b);
 void cg_inc_site(volatile uint64_t *p);
 void cg_dec_site(volatile uint64_t *p);
 void cg_other_site(volatile uint64_t *p);
@@ -274,6 +277,43 @@ TEST_F(patch, a_jmp_after_the_site_is_moved_out_of_the_way)
 	fn(&private);
 	EXPECT_EQ(9, private);
 	munmap(code, 0x10000);
+}
+
+/*
+ * Two sites back to back, the first patched before the second is proven:
+ * the first's punned jump reads the second's first byte, so patching the
+ * second undoes and redoes the first around it.
+ */
+TEST_F(patch, a_neighbour_proven_later_is_patched_around)
+{
+	volatile uint8_t *a = (volatile uint8_t *)cg_pair_site;
+	struct cowguard_patch_report rep;
+	uint64_t before, x = 1, y = 10;
+	int i;
+
+	for (i = 0; i < COWGUARD_PROOF_MIN_WRITES; i++)
+		cg_pair_site(self->w, &x);	/* only the first traps */
+	ASSERT_EQ(0, patch(self->fd, self->w, &rep));
+	EXPECT_EQ(1, rep.patched_now);
+	EXPECT_EQ(0x48, a[4]);			/* the second: not yet */
+	for (i = 0; i < COWGUARD_PROOF_MIN_WRITES; i++)
+		cg_pair_site(&x, self->w);	/* the first runs patched */
+	ASSERT_EQ(0, patch(self->fd, self->w, &rep));
+	EXPECT_EQ(1, rep.patched_now);
+	EXPECT_EQ(1, rep.repatched);
+	EXPECT_EQ(2, rep.patched);
+	EXPECT_NE(0x48, a[4]);
+	before = emulated(self->fd, self->w);
+	for (i = 0; i < 1000; i++)
+		cg_pair_site(self->w, self->w);
+	EXPECT_EQ(before, emulated(self->fd, self->w));
+	x = 1;
+	cg_pair_site(&x, &y);
+	EXPECT_EQ(2, x);
+	EXPECT_EQ(11, y);
+	EXPECT_EQ(2, cowguard_unpatch_sites());
+	EXPECT_EQ(0x48, a[0]);
+	EXPECT_EQ(0x48, a[4]);
 }
 
 TEST_F(patch, bad_calls_patch_nothing)

@@ -134,7 +134,8 @@ struct cowguard_patch_report {
 	unsigned int bad_form;	/* proven, but a form the patcher does not know */
 	unsigned int no_window;	/* proven, but no room for the jump's target */
 	unsigned int evicted;	/* of patched_now, sites whose successor moved */
-	unsigned int reserved[8];
+	unsigned int repatched;	/* patched sites redone around a new neighbour */
+	unsigned int reserved[7];
 };
 
 /*

@@ -50,6 +50,8 @@ struct cg_patched {
 	uint64_t site;
 	uint64_t tramp;
 	uint8_t len;
+	uint8_t jlen;		/* bytes the jump reads: past len, its pun */
+	uint8_t restored;	/* written back; the entry stays for the handler */
 	uint8_t orig[15];
 };
 
@@ -211,25 +213,28 @@ static int cg_in_trampolines(uint64_t ip)
 	return 0;
 }
 
-static const struct cg_patched *cg_find_patched(uint64_t ip)
+static struct cg_patched *cg_find_patched(uint64_t ip)
 {
 	int i;
 
 	for (i = 0; i < cg_nr_patched; i++)
-		if (cg_patched[i].site == ip)
+		if (cg_patched[i].site == ip && !cg_patched[i].restored)
 			return &cg_patched[i];
 	return NULL;
 }
 
-/* Is ip inside the jump of a patched site (its bytes are part of it)? */
-static int cg_inside_a_jump(uint64_t ip)
+/* The patched site whose jump reads the byte at ip (its pun), or NULL. */
+static struct cg_patched *cg_jump_covering(uint64_t ip)
 {
 	int i;
 
-	for (i = 0; i < cg_nr_patched; i++)
-		if (ip > cg_patched[i].site && ip < cg_patched[i].site + 5)
-			return 1;
-	return 0;
+	for (i = 0; i < cg_nr_patched; i++) {
+		struct cg_patched *p = &cg_patched[i];
+
+		if (!p->restored && ip > p->site && ip < p->site + p->jlen)
+			return p;
+	}
+	return NULL;
 }
 
 /* perf's map of JIT code (/tmp/perf-PID.map): a name for each trampoline. */
@@ -258,31 +263,42 @@ static void cg_perf_map(int from)
  * entering it in the table (with its trampoline @tramp and @orig bytes),
  * so that a thread meeting the int3 is sent to the trampoline.
  */
-static int cg_write_site(int mem, uint64_t ip, uint64_t tramp, const uint8_t *orig,
-			 const uint8_t *jump, unsigned int len)
+static int cg_poke_int3_first(int mem, uint64_t ip, const uint8_t *bytes,
+			      unsigned int len)
 {
-	struct cg_patched *p = &cg_patched[cg_nr_patched];
 	const uint8_t int3 = 0xcc;
 	int ret;
-
-	p->site = ip;
-	p->tramp = tramp;
-	p->len = len;
-	memcpy(p->orig, orig, len);
-	__atomic_store_n(&cg_nr_patched, cg_nr_patched + 1, __ATOMIC_RELEASE);
 
 	ret = cg_poke(mem, ip, &int3, 1);
 	if (!ret)
 		ret = cg_sync_core();
 	if (!ret)
-		ret = cg_poke(mem, ip + 1, jump + 1, len - 1);
+		ret = cg_poke(mem, ip + 1, bytes + 1, len - 1);
 	if (!ret)
 		ret = cg_sync_core();
 	if (!ret)
-		ret = cg_poke(mem, ip, jump, 1);
+		ret = cg_poke(mem, ip, bytes, 1);
 	if (!ret)
 		ret = cg_sync_core();
-	return ret;	/* on failure the handler keeps a half-written site working */
+	return ret;
+}
+
+static int cg_write_site(int mem, uint64_t ip, uint64_t tramp, const uint8_t *orig,
+			 const uint8_t *jump, unsigned int len)
+{
+	struct cg_patched *p = &cg_patched[cg_nr_patched];
+	unsigned int prefixes = 0;
+
+	while (prefixes < len && jump[prefixes] == 0x48)
+		prefixes++;
+	p->site = ip;
+	p->tramp = tramp;
+	p->len = len;
+	p->jlen = len > prefixes + 5 ? len : prefixes + 5;
+	p->restored = 0;
+	memcpy(p->orig, orig, len);
+	__atomic_store_n(&cg_nr_patched, cg_nr_patched + 1, __ATOMIC_RELEASE);
+	return cg_poke_int3_first(mem, ip, jump, len);
 }
 
 /* A trampoline slot and the jump to it, trying 0..2 prefixes. */
@@ -322,7 +338,7 @@ static int cg_evict_successor(int mem, uint64_t ip, const struct cg_site_insn *i
 	int ret;
 
 	if (in->len != 4 || b[in->len] != 0xe9 || cg_find_patched(n) ||
-	    cg_inside_a_jump(n) || cg_nr_patched + 2 > CG_MAX_PATCHED)
+	    cg_jump_covering(n) || cg_nr_patched + 2 > CG_MAX_PATCHED)
 		return -CG_SITE_E_WINDOW;
 	memcpy(&rel, b + in->len + 1, 4);
 	target = n + 5 + (int64_t)rel;
@@ -363,9 +379,9 @@ static int cg_evict_successor(int mem, uint64_t ip, const struct cg_site_insn *i
 	return -CG_SITE_E_WINDOW;
 }
 
-/* Rewrite one site, int3 first. */
-static int cg_patch_one(int mem, uint64_t ip, uint8_t top,
-			struct cowguard_patch_report *rep)
+/* Rewrite one site, int3 first; 1 when it was, 0 when it stays. */
+static int cg_patch_at(int mem, uint64_t ip, uint8_t top,
+		       struct cowguard_patch_report *rep)
 {
 	uint8_t b[15 + 5], jump[15], tramp[CG_TRAMP_MAX];
 	struct cg_site_insn in;
@@ -376,13 +392,6 @@ static int cg_patch_one(int mem, uint64_t ip, uint8_t top,
 	if (pread(mem, b, sizeof(b), (off_t)ip) != (ssize_t)sizeof(b) ||
 	    cg_site_decode(b, 15, &in)) {
 		rep->bad_form++;
-		return 0;
-	}
-	/* A trampoline's own copy of a site traps when it does not skip: it
-	 * is ours, never patched; inside a jump there is no instruction.
-	 */
-	if (cg_inside_a_jump(ip) || cg_in_trampolines(ip)) {
-		rep->no_window++;
 		return 0;
 	}
 	if (cg_place(ip, &in, b + in.len, &t, jump)) {
@@ -399,9 +408,52 @@ static int cg_patch_one(int mem, uint64_t ip, uint8_t top,
 	ret = cg_poke(mem, t, tramp, n);
 	if (!ret)
 		ret = cg_write_site(mem, ip, t, b, jump, in.len);
-	if (ret)
+	return ret ? ret : 1;
+}
+
+/*
+ * Patch a proven site. One inside the jump of a site patched earlier (its
+ * pun reads this one's first byte) is patched between undoing and redoing
+ * that neighbour, so that the neighbour's pun reads the new byte.
+ */
+static int cg_patch_one(int mem, uint64_t ip, uint8_t top,
+			struct cowguard_patch_report *rep)
+{
+	struct cg_patched *cover = cg_jump_covering(ip);
+	struct cowguard_patch_report scratch;
+	int ret;
+
+	/* A trampoline's own copy of a site traps when it does not skip: it
+	 * is ours, never patched.
+	 */
+	if (cg_in_trampolines(ip)) {
+		rep->no_window++;
+		return 0;
+	}
+	if (cover) {
+		if (cg_nr_patched + 2 > CG_MAX_PATCHED) {
+			rep->no_window++;
+			return 0;
+		}
+		ret = cg_poke_int3_first(mem, cover->site, cover->orig, cover->len);
+		if (ret)
+			return ret;
+		cover->restored = 1;
+	}
+	ret = cg_patch_at(mem, ip, top, rep);
+	if (ret < 0)
 		return ret;
-	rep->patched_now++;
+	if (ret)
+		rep->patched_now++;
+	if (cover) {
+		/* Counted once already: its second patch is not news. */
+		memset(&scratch, 0, sizeof(scratch));
+		ret = cg_patch_at(mem, cover->site, top, &scratch);
+		if (ret < 0)
+			return ret;
+		rep->repatched += ret;
+		rep->no_window += scratch.no_window;
+	}
 	return 0;
 }
 
@@ -488,7 +540,8 @@ int cowguard_patch_sites(int fd, const void *start, uint64_t mark,
 	if (cg_nr_patched > from || cg_perf_map_pid != getpid())
 		cg_perf_map(from);
 out:
-	rep.patched = cg_nr_patched;
+	for (i = 0; i < cg_nr_patched; i++)
+		rep.patched += !cg_patched[i].restored;
 	pthread_mutex_unlock(&cg_patch_lock);
 	if (mem >= 0)
 		close(mem);
@@ -509,8 +562,7 @@ static int cg_cmp_site_asc(const void *a, const void *b)
 int cowguard_unpatch_sites(void)
 {
 	static int order[CG_MAX_PATCHED];
-	int saved_errno = errno, mem, ret = 0, i, n, done = 0;
-	const uint8_t int3 = 0xcc;
+	int saved_errno = errno, mem, ret = 0, i, n, done = 0, left = 0;
 
 	pthread_mutex_lock(&cg_patch_lock);
 	n = cg_nr_patched;
@@ -528,24 +580,19 @@ int cowguard_unpatch_sites(void)
 	for (i = 0; !ret && i < n; i++) {
 		struct cg_patched *p = &cg_patched[order[i]];
 
-		ret = cg_poke(mem, p->site, &int3, 1);
-		if (!ret)
-			ret = cg_sync_core();
-		if (!ret)
-			ret = cg_poke(mem, p->site + 1, p->orig + 1, p->len - 1);
-		if (!ret)
-			ret = cg_sync_core();
-		if (!ret)
-			ret = cg_poke(mem, p->site, p->orig, 1);
-		if (!ret)
-			ret = cg_sync_core();
-		done += !ret;
+		if (p->restored)
+			continue;	/* written back already */
+		ret = cg_poke_int3_first(mem, p->site, p->orig, p->len);
+		if (ret)
+			left++;
+		else
+			done++;
 	}
 	close(mem);
 	/* All restored: forget them. Trampolines stay mapped (a thread may
 	 * still be inside one) and their slots are not reused.
 	 */
-	if (done == n)
+	if (!left && !ret)
 		__atomic_store_n(&cg_nr_patched, 0, __ATOMIC_RELEASE);
 out:
 	pthread_mutex_unlock(&cg_patch_lock);

@@ -894,7 +894,7 @@ static PyObject *cg_patch_sites(PyObject *self, PyObject *unused)
 		return NULL;
 #define F(name) set_item(d, #name, PyLong_FromUnsignedLong(rep.name))
 	if (F(sites) || F(proven) || F(unproven) || F(patched) ||
-	    F(patched_now) || F(bad_form) || F(no_window) || F(evicted)) {
+	    F(patched_now) || F(bad_form) || F(no_window) || F(evicted) || F(repatched)) {
 		Py_DECREF(d);
 		return NULL;
 	}
