@@ -14,11 +14,13 @@
  * COWGUARD_PROOF_MIN_WRITES writes for and none against; one write against
  * disproves it for the life of the registration.
  *
- * One table per registration, not per process: the processes of one fork
- * tree map the same text at the same addresses, so an address a worker
- * proves names the same instruction in the master, which can patch it for
- * every worker it forks later. A restarted tree has new addresses (ASLR):
- * the patcher keys what it saves by file, build-id and offset.
+ * One table per fork tree, not per process: all the regions one process
+ * registers share it (an adapter registers many ranges), and every process
+ * forked from it writes to it. They map the same text at the same
+ * addresses, so an address a worker proves names the same instruction in
+ * the master, which can patch it for every worker it forks later. A
+ * restarted tree has new addresses (ASLR): a patcher that saves what it
+ * learned keys it by file, build-id and offset.
  *
  * Kernel-mode and remote writes name no instruction; a write refused
  * because the process is traced or the registration has no slot map says
@@ -35,29 +37,60 @@
 static_assert((COWGUARD_PROOF_SITES & (COWGUARD_PROOF_SITES - 1)) == 0);
 static_assert((COWGUARD_PROOF_MERGED & (COWGUARD_PROOF_MERGED - 1)) == 0);
 
-struct cg_proof *cg_proof_alloc(void)
+/**
+ * cg_proof_get_for() - the proof table for a new region of @mm
+ * @mm: the registering process's mm
+ *
+ * The table @mm's other regions hold (one fork tree, one table), else a
+ * new one. Called with cg_regions_lock held, before the region is listed.
+ *
+ * Return: a referenced table, or NULL when out of memory.
+ */
+struct cg_proof *cg_proof_get_for(struct mm_struct *mm)
 {
+	struct cg_region *region;
 	struct cg_proof *proof;
 
+	lockdep_assert_held(&cg_regions_lock);
+	list_for_each_entry(region, &cg_regions, node) {
+		if (region->mm == mm && region->proof) {
+			kref_get(&region->proof->kref);
+			return region->proof;
+		}
+	}
 	proof = kvzalloc(sizeof(*proof), GFP_KERNEL_ACCOUNT);
-	if (proof)
+	if (proof) {
+		kref_init(&proof->kref);
 		spin_lock_init(&proof->lock);
+	}
 	return proof;
 }
 
-void cg_proof_free(struct cg_proof *proof)
+static void cg_proof_release(struct kref *kref)
 {
-	kvfree(proof);
+	kvfree(container_of(kref, struct cg_proof, kref));
 }
 
-/* The slot of @ip, or the free slot it would take; NULL when full. */
+void cg_proof_put(struct cg_proof *proof)
+{
+	if (proof)
+		kref_put(&proof->kref, cg_proof_release);
+}
+
+/*
+ * Probes per lookup: a bound on the time under the lock in the fault path.
+ * Slots are never freed, so a site found once is found again.
+ */
+#define CG_PROOF_PROBES	64
+
+/* The slot of @ip, or the free slot it would take; NULL when none is near. */
 static struct cg_proof_site *cg_proof_slot(struct cg_proof *proof,
 					   unsigned long ip)
 {
 	unsigned int i, h = hash_long(ip, ilog2(COWGUARD_PROOF_SITES));
 
 	lockdep_assert_held(&proof->lock);
-	for (i = 0; i < COWGUARD_PROOF_SITES; i++) {
+	for (i = 0; i < CG_PROOF_PROBES; i++) {
 		struct cg_proof_site *site =
 			&proof->site[(h + i) & (COWGUARD_PROOF_SITES - 1)];
 
@@ -145,17 +178,22 @@ static void cg_proof_merge(struct cowguard_site_proof *out, u32 *total,
 	}
 }
 
+/* Tables merged at most by one snapshot: one per registering process. */
+#define CG_PROOF_MERGE_TABLES	16
+
 /*
  * The sites of the caller's registration at @start, or with @start 0 of
- * all its registrations merged by address (one process's registrations
- * share one fork tree), packed at the front of @out.
+ * all its registrations' tables merged by address (a process that maps
+ * the regions of several registering processes sees each table once),
+ * packed at the front of @out.
  */
 static int cg_proof_snapshot(u64 start, struct cowguard_site_proof *out,
 			     u32 *total)
 {
+	struct cg_proof *seen[CG_PROOF_MERGE_TABLES];
+	unsigned int i, n, nseen = 0;
 	struct cg_region *region;
 	int ret = -EINVAL;
-	unsigned int i, n;
 
 	*total = 0;
 	mutex_lock(&cg_regions_lock);
@@ -165,12 +203,17 @@ static int cg_proof_snapshot(u64 start, struct cowguard_site_proof *out,
 		if (!cg_region_maps(region, current->mm,
 				    start ?: region->start))
 			continue;
+		ret = 0;
+		for (i = 0; i < nseen && seen[i] != proof; i++)
+			;
+		if (i < nseen || nseen == CG_PROOF_MERGE_TABLES)
+			continue;
+		seen[nseen++] = proof;
 		spin_lock(&proof->lock);
 		for (i = 0; i < COWGUARD_PROOF_SITES; i++)
 			if (proof->site[i].ip)
 				cg_proof_merge(out, total, &proof->site[i]);
 		spin_unlock(&proof->lock);
-		ret = 0;
 		if (start)
 			break;
 	}

@@ -2,6 +2,7 @@
 #ifndef _COWGUARD_PROOF_H
 #define _COWGUARD_PROOF_H
 
+#include <linux/kref.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/cowguard.h>
@@ -19,12 +20,15 @@ struct cg_proof_site {
 };
 
 /**
- * struct cg_proof - a registration's instruction sites, all its processes.
+ * struct cg_proof - the instruction sites of one process's registrations,
+ *	written by every process of its fork tree.
+ * @kref: one reference per region registered by that process.
  * @lock: protects @site and @nr; taken in the fault path, nests in nothing.
  * @nr: slots in use.
  * @site: open-addressed on the address; a slot once taken stays taken.
  */
 struct cg_proof {
+	struct kref kref;
 	spinlock_t lock;	/* protects site, nr */
 	unsigned int nr;
 	struct cg_proof_site site[COWGUARD_PROOF_SITES];
@@ -33,8 +37,10 @@ struct cg_proof {
 struct cg_view;
 struct vm_fault;
 
-struct cg_proof *cg_proof_alloc(void);
-void cg_proof_free(struct cg_proof *proof);
+struct mm_struct;
+
+struct cg_proof *cg_proof_get_for(struct mm_struct *mm);
+void cg_proof_put(struct cg_proof *proof);
 void cg_proof_note(struct cg_view *view, struct vm_fault *vmf,
 		   enum cowguard_refuse_reason why);
 long cg_ioctl_sites(void __user *arg);

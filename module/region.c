@@ -77,7 +77,7 @@ static void cg_region_release(struct kref *kref)
 	}
 	kvfree(region->golden);
 	kvfree(region->slot_map);
-	cg_proof_free(region->proof);
+	cg_proof_put(region->proof);
 	put_pid(region->owner);
 	kfree(region);
 	atomic64_dec(&cg_nr_regions);
@@ -404,10 +404,7 @@ static struct cg_region *cg_region_alloc(const struct cowguard_register *req)
 	region->npages = req->length >> PAGE_SHIFT;
 	region->golden = kvcalloc(region->npages, sizeof(struct page *),
 				  GFP_KERNEL_ACCOUNT);
-	region->proof = cg_proof_alloc();
-	if (!region->golden || !region->proof) {
-		cg_proof_free(region->proof);
-		kvfree(region->golden);
+	if (!region->golden) {
 		kfree(region);
 		return NULL;
 	}
@@ -541,6 +538,11 @@ long cg_ioctl_register(struct file *file, void __user *arg)
 	 */
 	mutex_lock(&cg_regions_lock);
 	ret = cg_mm_may_register(mm, region->npages) ? 0 : -E2BIG;
+	if (!ret) {
+		region->proof = cg_proof_get_for(mm);
+		if (!region->proof)
+			ret = -ENOMEM;
+	}
 	if (!ret)
 		list_add_tail(&region->node, &cg_regions);
 	mutex_unlock(&cg_regions_lock);

@@ -96,14 +96,16 @@
  *	The registration's proof of its instruction sites, for a patcher
  *	(libcowguard's cowguard_patch_sites(3)): per user instruction address
  *	that wrote a golden page of the registration, in any of its processes
- *	(one fork tree, so one address names one instruction in all of them),
+ *	(one fork tree, so one address names one instruction in all of them;
+ *	all the registrations of one registering process share one table),
  *	how many of its writes were refcount-only (emulated, or shadowed
  *	because the budget ran out) and how many were refused as anything
  *	else (COWGUARD_REFUSE_INSN, _NOT_SLOT or _BAND). A site with
  *	COWGUARD_SITE_F_PROVEN has made at least COWGUARD_PROOF_MIN_WRITES
  *	refcount-only writes and nothing else: it may be rewritten to skip
- *	band values. The table keeps the first COWGUARD_PROOF_SITES addresses
- *	seen; later ones are not tracked (they stay with the trap).
+ *	band values. The table keeps up to COWGUARD_PROOF_SITES addresses, the
+ *	first seen (an address that finds no free slot near its hash is not
+ *	tracked and stays with the trap).
  *
  *	start	in: an address in a registration the calling process maps,
  *		or 0 for all of them, merged by address (counts summed, at
@@ -235,8 +237,8 @@ struct cowguard_stats {
 #define COWGUARD_STATS_SIZE_VER0	264
 
 /* COWGUARD_IOC_SITES. */
-#define COWGUARD_PROOF_SITES		256
-#define COWGUARD_PROOF_MERGED		1024
+#define COWGUARD_PROOF_SITES		4096
+#define COWGUARD_PROOF_MERGED		4096
 #define COWGUARD_PROOF_MIN_WRITES	8
 #define COWGUARD_SITE_F_PROVEN		1U
 #define COWGUARD_SITES_F_ALL		0U
