@@ -509,9 +509,12 @@ static int cg_fill_view(struct sk_buff *skb, struct netlink_callback *cb,
 	return 0;
 }
 
-static int cg_put_site(struct sk_buff *skb, int kind, const struct cg_site *site)
+static int cg_put_site(struct sk_buff *skb, int kind, const struct cg_site *site,
+		       struct cg_proof *proof)
 {
+	struct cg_proof_site found;
 	struct nlattr *nest;
+	bool in_proof;
 
 	nest = nla_nest_start(skb, COWGUARD_SITES_A_SITE);
 	if (!nest)
@@ -522,12 +525,20 @@ static int cg_put_site(struct sk_buff *skb, int kind, const struct cg_site *site
 	    nla_put_u64_64bit(skb, COWGUARD_SITE_A_COUNT, site->count,
 			      COWGUARD_SITE_A_PAD) ||
 	    nla_put_u64_64bit(skb, COWGUARD_SITE_A_ERROR, site->error,
-			      COWGUARD_SITE_A_PAD)) {
-		nla_nest_cancel(skb, nest);
-		return -EMSGSIZE;
-	}
+			      COWGUARD_SITE_A_PAD))
+		goto cancel;
+	in_proof = cg_proof_lookup(proof, site->ip, &found);
+	if (in_proof &&
+	    (nla_put_u64_64bit(skb, COWGUARD_SITE_A_PROOF_WRITES,
+			       found.refcount_writes, COWGUARD_SITE_A_PAD) ||
+	     nla_put_u64_64bit(skb, COWGUARD_SITE_A_PROOF_REFUSED,
+			       found.refused, COWGUARD_SITE_A_PAD)))
+		goto cancel;
 	nla_nest_end(skb, nest);
 	return 0;
+cancel:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
 }
 
 static int cg_fill_sites(struct sk_buff *skb, struct netlink_callback *cb,
@@ -551,7 +562,8 @@ static int cg_fill_sites(struct sk_buff *skb, struct netlink_callback *cb,
 	for (kind = 0; kind < __COWGUARD_SITE_MAX; kind++)
 		for (i = 0; i < COWGUARD_SITES_PER_KIND; i++)
 			if (site[kind][i].count &&
-			    cg_put_site(skb, kind, &site[kind][i]))
+			    cg_put_site(skb, kind, &site[kind][i],
+					view->region->proof))
 				goto cancel;
 	genlmsg_end(skb, hdr);
 	return 0;

@@ -100,6 +100,29 @@ static struct cg_proof_site *cg_proof_slot(struct cg_proof *proof,
 	return NULL;
 }
 
+/**
+ * cg_proof_lookup() - a copy of @ip's entry in @proof
+ * @proof: the table
+ * @ip: the instruction address
+ * @out: the entry, when there is one
+ *
+ * Return: whether @ip is in the table.
+ */
+bool cg_proof_lookup(struct cg_proof *proof, unsigned long ip,
+		     struct cg_proof_site *out)
+{
+	struct cg_proof_site *site;
+	bool found;
+
+	spin_lock(&proof->lock);
+	site = cg_proof_slot(proof, ip);
+	found = site && site->ip == ip;
+	if (found)
+		*out = *site;
+	spin_unlock(&proof->lock);
+	return found;
+}
+
 static bool cg_refusal_is_evidence(enum cowguard_refuse_reason why)
 {
 	return why == COWGUARD_REFUSE_INSN || why == COWGUARD_REFUSE_NOT_SLOT ||

@@ -183,6 +183,20 @@ def b_task(seed):
     return sum(len(json.dumps(lookup(data, i))) for i in ids)
 
 
+def save_sites(mode):
+    """The site list the module proved for this tree (cowguard modes), for
+    the native benchmark (bench/native): DEMO_SITES_DIR/sites-VERSION.json."""
+    where = os.environ.get("DEMO_SITES_DIR")
+    if not where or modes.split_suffix(mode)[0] != "cowguard":
+        return
+    import platform
+    import cowguard
+    try:
+        cowguard.save_sites(os.path.join(where, "sites-%s.json" % platform.python_version()))
+    except OSError as e:
+        sys.stderr.write("\ndemo: saving the site list: %s\n" % e)
+
+
 def b_master(mode, outdir, commands, replies):
     """The forked master: apply the mode, fork the Pool, run map commands."""
     import multiprocessing as mp
@@ -199,6 +213,7 @@ def b_master(mode, outdir, commands, replies):
         if cmd["op"] == "stop":
             pool.terminate()
             pool.join()
+            save_sites(mode)
             return
         t = time.perf_counter()
         checksum = sum(pool.map(b_task, range(cmd["first"], cmd["first"] + cmd["n"]),

@@ -481,6 +481,9 @@ static int parse_sites_msg(void *arg, struct nlmsghdr *hdr)
 		s.ip = get_u64(tb[COWGUARD_SITE_A_IP]);
 		s.count = get_u64(tb[COWGUARD_SITE_A_COUNT]);
 		s.error = get_u64(tb[COWGUARD_SITE_A_ERROR]);
+		s.in_proof = tb[COWGUARD_SITE_A_PROOF_WRITES] != NULL;
+		s.proof_writes = get_u64(tb[COWGUARD_SITE_A_PROOF_WRITES]);
+		s.proof_refused = get_u64(tb[COWGUARD_SITE_A_PROOF_REFUSED]);
 		if (s.kind >= __COWGUARD_SITE_MAX)
 			continue;
 		ret = cg_list_push(sites, &s);

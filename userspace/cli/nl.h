@@ -44,6 +44,8 @@ struct cg_site_info {
 	uint64_t view_id, reg_id;
 	uint32_t pid, kind;
 	uint64_t ip, count, error;
+	int in_proof;			/* the registration's proof table has it */
+	uint64_t proof_writes, proof_refused;
 };
 
 /* A growable array of one of the *_info structs. */

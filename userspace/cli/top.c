@@ -4,12 +4,14 @@
  * the user instructions whose writes break sharing, resolved to file and
  * symbol and summed over processes (workers share their code).
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +27,9 @@ struct top_site {
 	uint32_t pid;		/* one of them, with its address */
 	uint64_t ip;
 	struct sym_loc loc;
+	int in_proof;		/* in its registration's proof table */
+	uint64_t proof_writes, proof_refused;
+	char patch[48];		/* patch state (site_patch_state()) */
 };
 
 struct top_state {
@@ -63,6 +68,43 @@ static int site_by_count(const void *a, const void *b)
 	return x->kind < y->kind ? -1 : x->kind > y->kind;
 }
 
+/*
+ * Is the site patched (cowguard_patch_sites(3)) in the process, and if not,
+ * why not: "patched" when its bytes are now a jump (up to two 0x48
+ * prefixes, E9: no refcount write starts so); else from the proof:
+ * "untracked" (not in the table), "N other" (writes that were not
+ * refcount-only: never patched), "N/8" (not proven yet), "proven" (proven,
+ * not patched: no patcher running, no window, or an odd form).
+ */
+static void site_patch_state(struct top_site *t)
+{
+	struct iovec local, remote;
+	uint8_t b[3] = { 0 };
+	int i = 0;
+
+	local.iov_base = b;
+	local.iov_len = sizeof(b);
+	remote.iov_base = (void *)(uintptr_t)t->ip;
+	remote.iov_len = sizeof(b);
+	if (process_vm_readv(t->pid, &local, 1, &remote, 1, 0) == sizeof(b)) {
+		while (i < 2 && b[i] == 0x48)
+			i++;
+		if (b[i] == 0xe9) {
+			snprintf(t->patch, sizeof(t->patch), "patched");
+			return;
+		}
+	}
+	if (!t->in_proof)
+		snprintf(t->patch, sizeof(t->patch), "untracked");
+	else if (t->proof_refused)
+		snprintf(t->patch, sizeof(t->patch), "%" PRIu64 " other", t->proof_refused);
+	else if (t->proof_writes < COWGUARD_PROOF_MIN_WRITES)
+		snprintf(t->patch, sizeof(t->patch), "%" PRIu64 "/%d", t->proof_writes,
+			 COWGUARD_PROOF_MIN_WRITES);
+	else
+		snprintf(t->patch, sizeof(t->patch), "proven");
+}
+
 /* Resolve and sum the sites; *@out is sorted by count (free() it). */
 static int top_sites(struct top_state *st, const struct cg_list *sites,
 		     struct top_site **out, size_t *n)
@@ -92,8 +134,15 @@ static int top_sites(struct top_state *st, const struct cg_list *sites,
 		agg[k].count += s->count;
 		agg[k].error += s->error;
 		agg[k].procs++;
+		if (s->in_proof) {	/* one table per tree: the same counts */
+			agg[k].in_proof = 1;
+			agg[k].proof_writes = s->proof_writes;
+			agg[k].proof_refused = s->proof_refused;
+		}
 	}
 	qsort(agg, na, sizeof(*agg), site_by_count);
+	for (k = 0; k < na; k++)
+		site_patch_state(&agg[k]);
 	*out = agg;
 	*n = na;
 	return 0;
@@ -177,6 +226,11 @@ static void top_json(struct top_state *st, const struct cg_module_info *m,
 		json_string(&j, "file", sites[i].loc.path);
 		json_string(&j, "symbol", sites[i].loc.symbol);
 		json_u64(&j, "offset", sites[i].loc.offset);
+		json_string(&j, "patch", sites[i].patch);
+		if (sites[i].in_proof) {
+			json_u64(&j, "proof_writes", sites[i].proof_writes);
+			json_u64(&j, "proof_refused", sites[i].proof_refused);
+		}
 		json_end(&j);
 	}
 	json_end(&j);
@@ -235,12 +289,13 @@ static void top_text(struct top_state *st, const struct cg_module_info *m,
 	}
 	if (max_procs < np)
 		printf("%7s (%zu more)\n", "", np - max_procs);
-	printf("\n%-9s %10s %6s  %s\n", "KIND", "WRITES", "PROCS", "INSTRUCTION");
+	printf("\n%-9s %10s %6s %-10s  %s\n", "KIND", "WRITES", "PROCS", "PATCH",
+	       "INSTRUCTION");
 	for (i = 0; i < max_sites; i++) {
 		where(place, sizeof(place), &sites[i]);
-		printf("%-9s %10" PRIu64 " %6zu  %s\n",
+		printf("%-9s %10" PRIu64 " %6zu %-10s  %s\n",
 		       cg_site_kind_names[sites[i].kind], sites[i].count,
-		       sites[i].procs, place);
+		       sites[i].procs, sites[i].patch, place);
 	}
 	fflush(stdout);
 }

@@ -154,6 +154,16 @@ int cowguard_patch_sites(int fd, const void *start, uint64_t mark,
 			 unsigned int flags, struct cowguard_patch_report *report);
 
 /*
+ * As cowguard_patch_sites(), for sites proven earlier and given by address
+ * (a site list the module proved in an earlier run of the same binary; see
+ * cowguard_patch_sites(3)): no module needed. -E2BIG past 4096 addresses.
+ * An address that does not hold a known form is left alone (bad_form).
+ */
+int cowguard_patch_addrs(const uint64_t *ips, unsigned int nr, uint64_t mark,
+			 uint64_t band_low, uint64_t band_high,
+			 unsigned int flags, struct cowguard_patch_report *report);
+
+/*
  * Restore every site this process has patched (lowest address first).
  * Returns the number restored.
  */

@@ -22,7 +22,10 @@
  *
  * State: the table of patched sites and trampoline pages is per process
  * (a fork copies it with the memory it describes), under one mutex, the
- * exception to the library's rule of no global state.
+ * exception to the library's rule of no global state. fork() takes that
+ * mutex first (pthread_atfork): a child never starts with a site half
+ * written or a table that disagrees with its text, and never with the
+ * mutex held by a thread it does not have.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -69,6 +72,32 @@ static int cg_nr_tpages;
 static struct sigaction cg_old_trap;
 static int cg_trap_installed;
 static pid_t cg_perf_map_pid;
+
+static void cg_fork_prepare(void)
+{
+	pthread_mutex_lock(&cg_patch_lock);
+}
+
+static void cg_fork_release(void)
+{
+	pthread_mutex_unlock(&cg_patch_lock);
+}
+
+static pthread_once_t cg_atfork_once = PTHREAD_ONCE_INIT;
+static int cg_atfork_ret;
+
+static void cg_register_atfork(void)
+{
+	cg_atfork_ret = -pthread_atfork(cg_fork_prepare, cg_fork_release,
+					cg_fork_release);
+}
+
+/* Before the first patch: fork must then wait for a patch in progress. */
+static int cg_fork_safe(void)
+{
+	pthread_once(&cg_atfork_once, cg_register_atfork);
+	return cg_atfork_ret;
+}
 
 static void cg_on_trap(int sig, siginfo_t *si, void *ucv)
 {
@@ -481,38 +510,28 @@ static int cg_cmp_ip_desc(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
-int cowguard_patch_sites(int fd, const void *start, uint64_t mark,
-			 uint64_t band_low, uint64_t band_high,
-			 unsigned int flags, struct cowguard_patch_report *report)
+/* The band check both entry points make: every skipped write is one the
+ * module drops (old values with the top byte, moved by at most 2^31).
+ */
+static int cg_check_band(uint64_t mark, uint64_t band_low, uint64_t band_high)
 {
-	static struct cowguard_site_proof proof[COWGUARD_PROOF_MERGED];
-	struct cowguard_sites req = {
-		.size = sizeof(req), .start = (uintptr_t)start,
-		.sites = (uintptr_t)proof, .nr = COWGUARD_PROOF_MERGED,
-	};
-	struct cowguard_patch_report rep;
-	int saved_errno = errno, mem = -1, ret, i, from;
 	uint8_t top = mark >> 56;
 
-	memset(&rep, 0, sizeof(rep));
-	if (flags & ~COWGUARD_PATCH_F_ALL)
-		return -EINVAL;
-	/* Every write the trampoline skips must be one the module drops:
-	 * old values with the top byte, moved by at most 2^31.
-	 */
 	if (top == 0 || top >= 0x7f ||
 	    band_low > ((uint64_t)top << 56) - (1ULL << 31) ||
 	    band_high < ((uint64_t)(top + 1) << 56) + (1ULL << 31))
 		return -ERANGE;
+	return 0;
+}
 
-	pthread_mutex_lock(&cg_patch_lock);
-	from = cg_nr_patched;
-	ret = cowguard_sites(fd, start, proof, COWGUARD_PROOF_MERGED, &req.total);
-	if (ret < 0)
-		goto out;
-	req.nr = ret;
-	ret = 0;
-	qsort(proof, req.nr, sizeof(proof[0]), cg_cmp_ip_desc);
+/* Patch the proven entries of @proof (sorted here), under the lock. */
+static int cg_patch_list(struct cowguard_site_proof *proof, unsigned int nr,
+			 uint8_t top, struct cowguard_patch_report *rep)
+{
+	int mem = -1, ret, from = cg_nr_patched;
+	unsigned int i;
+
+	qsort(proof, nr, sizeof(proof[0]), cg_cmp_ip_desc);
 	ret = syscall(__NR_membarrier,
 		      MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) ? -errno : 0;
 	if (!ret)
@@ -522,29 +541,96 @@ int cowguard_patch_sites(int fd, const void *start, uint64_t mark,
 		if (mem < 0)
 			ret = -errno;
 	}
-	rep.sites = req.total;
-	for (i = 0; !ret && i < (int)req.nr; i++) {
+	for (i = 0; !ret && i < nr; i++) {
 		if (!(proof[i].flags & COWGUARD_SITE_F_PROVEN)) {
-			rep.unproven++;
+			rep->unproven++;
 			continue;
 		}
-		rep.proven++;
+		rep->proven++;
 		if (cg_find_patched(proof[i].ip))
 			continue;
-		if (cg_nr_patched == CG_MAX_PATCHED) {
-			rep.no_window++;
+		if (cg_nr_patched + 2 > CG_MAX_PATCHED) {
+			rep->no_window++;
 			continue;
 		}
-		ret = cg_patch_one(mem, proof[i].ip, top, &rep);
+		ret = cg_patch_one(mem, proof[i].ip, top, rep);
 	}
 	if (cg_nr_patched > from || cg_perf_map_pid != getpid())
 		cg_perf_map(from);
-out:
-	for (i = 0; i < cg_nr_patched; i++)
-		rep.patched += !cg_patched[i].restored;
-	pthread_mutex_unlock(&cg_patch_lock);
 	if (mem >= 0)
 		close(mem);
+	return ret;
+}
+
+static void cg_count_patched(struct cowguard_patch_report *rep)
+{
+	int i;
+
+	rep->patched = 0;
+	for (i = 0; i < cg_nr_patched; i++)
+		rep->patched += !cg_patched[i].restored;
+}
+
+int cowguard_patch_sites(int fd, const void *start, uint64_t mark,
+			 uint64_t band_low, uint64_t band_high,
+			 unsigned int flags, struct cowguard_patch_report *report)
+{
+	static struct cowguard_site_proof proof[COWGUARD_PROOF_MERGED];
+	struct cowguard_patch_report rep;
+	int saved_errno = errno, ret;
+	unsigned int total = 0;
+
+	memset(&rep, 0, sizeof(rep));
+	if (flags & ~COWGUARD_PATCH_F_ALL)
+		return -EINVAL;
+	ret = cg_check_band(mark, band_low, band_high);
+	if (!ret)
+		ret = cg_fork_safe();
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&cg_patch_lock);
+	ret = cowguard_sites(fd, start, proof, COWGUARD_PROOF_MERGED, &total);
+	if (ret >= 0) {
+		rep.sites = total;
+		ret = cg_patch_list(proof, ret, mark >> 56, &rep);
+	}
+	cg_count_patched(&rep);
+	pthread_mutex_unlock(&cg_patch_lock);
+	if (report)
+		*report = rep;
+	errno = saved_errno;
+	return ret;
+}
+
+int cowguard_patch_addrs(const uint64_t *ips, unsigned int nr, uint64_t mark,
+			 uint64_t band_low, uint64_t band_high,
+			 unsigned int flags, struct cowguard_patch_report *report)
+{
+	static struct cowguard_site_proof proof[CG_MAX_PATCHED];
+	struct cowguard_patch_report rep;
+	int saved_errno = errno, ret;
+	unsigned int i;
+
+	memset(&rep, 0, sizeof(rep));
+	if (flags & ~COWGUARD_PATCH_F_ALL || (nr && !ips))
+		return -EINVAL;
+	if (nr > CG_MAX_PATCHED)
+		return -E2BIG;
+	ret = cg_check_band(mark, band_low, band_high);
+	if (!ret)
+		ret = cg_fork_safe();
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&cg_patch_lock);
+	for (i = 0; i < nr; i++) {
+		memset(&proof[i], 0, sizeof(proof[i]));
+		proof[i].ip = ips[i];
+		proof[i].flags = COWGUARD_SITE_F_PROVEN;
+	}
+	rep.sites = nr;
+	ret = cg_patch_list(proof, nr, mark >> 56, &rep);
+	cg_count_patched(&rep);
+	pthread_mutex_unlock(&cg_patch_lock);
 	if (report)
 		*report = rep;
 	errno = saved_errno;

@@ -399,6 +399,10 @@ struct cowguard_sites {
  *		COWGUARD_SITE_A_IP: NLA_U64, user instruction address
  *		COWGUARD_SITE_A_COUNT: NLA_U64
  *		COWGUARD_SITE_A_ERROR: NLA_U64
+ *		COWGUARD_SITE_A_PROOF_WRITES: NLA_U64, the site's
+ *			refcount-only writes in the registration's proof
+ *			table (COWGUARD_IOC_SITES), when it is there
+ *		COWGUARD_SITE_A_PROOF_REFUSED: NLA_U64, its other writes
  *
  * Dumps resume by id, so a dump split across many messages lists every
  * registration or view that exists from its start to its end exactly once;
@@ -539,6 +543,8 @@ enum cowguard_site_attr {
 	COWGUARD_SITE_A_IP,
 	COWGUARD_SITE_A_COUNT,
 	COWGUARD_SITE_A_ERROR,
+	COWGUARD_SITE_A_PROOF_WRITES,
+	COWGUARD_SITE_A_PROOF_REFUSED,
 	__COWGUARD_SITE_A_MAX
 };
 

@@ -25,7 +25,7 @@ import weakref
 from . import _cowguard
 
 __version__ = "0.1.0"
-__all__ = ["protect", "stats", "patch_sites", "unpatch_sites", "BAND", "SLOT_WIDTH", "REFCOUNT_VALUE",
+__all__ = ["protect", "stats", "patch_sites", "unpatch_sites", "save_sites", "BAND", "SLOT_WIDTH", "REFCOUNT_VALUE",
            "DEFAULT_GAP_PAGES", "DEFAULT_MAX_RANGES"]
 
 #: [low, high] of the values a marked refcount slot may hold.
@@ -117,6 +117,94 @@ def patch_sites():
     return _cowguard.patch_sites()
 
 
+def _build_id(path):
+    """The GNU build-id of an ELF file, as hex; None without one."""
+    import struct
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+            if head[:4] != b"\x7fELF" or head[4] != 2:    # ELF64 only
+                return None
+            phoff, = struct.unpack_from("<Q", head, 32)
+            phentsize, phnum = struct.unpack_from("<HH", head, 54)
+            for i in range(phnum):
+                f.seek(phoff + i * phentsize)
+                ptype, _, off, _, _, filesz = struct.unpack("<IIQQQQ", f.read(40))
+                if ptype != 4:                  # PT_NOTE
+                    continue
+                f.seek(off)
+                notes, pos = f.read(filesz), 0
+                while pos + 12 <= len(notes):
+                    namesz, descsz, ntype = struct.unpack_from("<III", notes, pos)
+                    name = notes[pos + 12:pos + 12 + namesz]
+                    desc_at = pos + 12 + ((namesz + 3) & ~3)
+                    if ntype == 3 and name.rstrip(b"\0") == b"GNU":
+                        return notes[desc_at:desc_at + descsz].hex()
+                    pos = desc_at + ((descsz + 3) & ~3)
+    except (OSError, struct.error):
+        pass
+    return None
+
+
+def _text_maps():
+    """[(start, end, file offset, path)] of this process's file mappings."""
+    out = []
+    with open("/proc/self/maps") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 6 or not parts[5].startswith("/"):
+                continue
+            start, end = (int(x, 16) for x in parts[0].split("-"))
+            out.append((start, end, int(parts[2], 16), parts[5]))
+    return out
+
+
+def save_sites(path):
+    """Write the sites the module has proven for this process's
+    registrations to path (JSON: file, build-id, offset per site), for
+    protect(sites=path) in a later run of the same binaries, with or
+    without the module. Returns the number of sites written."""
+    maps, ids, out = _text_maps(), {}, []
+    for s in _cowguard.sites():
+        if not s["proven"]:
+            continue
+        for start, end, off, file in maps:
+            if start <= s["ip"] < end:
+                if file not in ids:
+                    ids[file] = _build_id(file)
+                if ids[file]:
+                    out.append({"file": file, "build_id": ids[file],
+                                "offset": s["ip"] - start + off,
+                                "writes": s["refcount_writes"]})
+                break
+    import json
+    with open(path + ".tmp", "w") as f:
+        json.dump({"format": "cowguard-sites-1", "sites": out}, f)
+    os.replace(path + ".tmp", path)
+    return len(out)
+
+
+def _load_sites(path):
+    """This run's addresses of the sites in a save_sites() file whose file
+    still has the build-id it was saved with."""
+    import json
+    with open(path) as f:
+        saved = json.load(f)
+    if saved.get("format") != "cowguard-sites-1":
+        raise ValueError("%s: not a cowguard site list" % path)
+    maps, ids, ips = _text_maps(), {}, []
+    for s in saved["sites"]:
+        if s["file"] not in ids:
+            ids[s["file"]] = _build_id(s["file"])
+        if ids[s["file"]] != s["build_id"]:
+            continue            # another build: its offsets mean nothing
+        for start, end, off, file in maps:
+            if file == s["file"] and off <= s["offset"] < off + end - start:
+                ips.append(start + s["offset"] - off)
+                break
+    return ips
+
+
 def unpatch_sites():
     """Stop the patcher in this process and restore every site it patched
     (cowguard_unpatch_sites(3)); the number restored."""
@@ -159,7 +247,8 @@ def _os_threads():
 
 def protect(strict=False, dry_run=False, trap_budget=0, *,
             gap_pages=DEFAULT_GAP_PAGES, max_ranges=DEFAULT_MAX_RANGES,
-            immortalize_without_module=False, keep_maps=False, patch=True):
+            immortalize_without_module=False, keep_maps=False, patch=True,
+            sites=None):
     """Protect the heap; call in the master before forking.
 
     Steps: refuse if other threads run; gc.collect() then gc.freeze();
@@ -195,6 +284,11 @@ def protect(strict=False, dry_run=False, trap_budget=0, *,
         skip band values (patch_sites(); README.md, "Site patching"),
         so that workers stop trapping. False: every refcount write to a
         protected page keeps trapping (exact, slower).
+    sites: a file save_sites() wrote in an earlier run: its sites (those
+        of binaries with the same build-id) are patched at once, before
+        any fork, so every worker starts patched; with the module absent
+        and immortalize_without_module, the interpreter then skips
+        refcount writes on marked objects by itself.
 
     Returns a dict: objects, bytes, pages, ranges, registered_bytes,
     registered, seconds, python, band, slot_width, ... (README.md).
@@ -257,6 +351,9 @@ def protect(strict=False, dry_run=False, trap_budget=0, *,
     result["frozen"] = gc.get_freeze_count()
     result.setdefault("registered", False)
     result.setdefault("registered_bytes", 0)
+    marked = result["registered"] or (immortalize_without_module and not dry_run)
+    if sites and patch and marked and not _cowguard.NATIVE_IMMORTAL:
+        result["sites_report"] = _cowguard.patch_addrs(_load_sites(sites))
     result["patching"] = bool(patch and result["registered"] and
                               not _cowguard.NATIVE_IMMORTAL)
     if result["patching"] and not _patcher["on"]:

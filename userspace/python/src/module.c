@@ -939,6 +939,56 @@ static PyObject *cg_sites(PyObject *self, PyObject *unused)
 	return list;
 }
 
+PyDoc_STRVAR(patch_addrs_doc,
+"patch_addrs(addresses) -> dict\n\n"
+"cowguard_patch_addrs(3): patch sites the module proved in an earlier run\n"
+"(a saved site list turned into this run's addresses); no module needed.\n"
+"Returns the report; OSError on failure.");
+
+static PyObject *cg_patch_addrs(PyObject *self, PyObject *arg)
+{
+	static uint64_t ips[4096];
+	struct cowguard_patch_report rep;
+	Py_ssize_t i, n;
+	PyObject *seq, *d;
+	int ret;
+
+	(void)self;
+	seq = PySequence_Fast(arg, "patch_addrs() takes a sequence of addresses");
+	if (!seq)
+		return NULL;
+	n = PySequence_Fast_GET_SIZE(seq);
+	if (n > (Py_ssize_t)(sizeof(ips) / sizeof(ips[0]))) {
+		Py_DECREF(seq);
+		return raise_cg(COWGUARD_OP_PATCH, -E2BIG);
+	}
+	for (i = 0; i < n; i++) {
+		ips[i] = PyLong_AsUnsignedLongLong(PySequence_Fast_GET_ITEM(seq, i));
+		if (PyErr_Occurred()) {
+			Py_DECREF(seq);
+			return NULL;
+		}
+	}
+	Py_DECREF(seq);
+	Py_BEGIN_ALLOW_THREADS
+	ret = cowguard_patch_addrs(ips, (unsigned int)n, CG_REFCNT_VALUE,
+				   CG_BAND_LOW, CG_BAND_HIGH, 0, &rep);
+	Py_END_ALLOW_THREADS
+	if (ret < 0)
+		return raise_cg(COWGUARD_OP_PATCH, ret);
+	d = PyDict_New();
+	if (!d)
+		return NULL;
+#define F(name) set_item(d, #name, PyLong_FromUnsignedLong(rep.name))
+	if (F(sites) || F(proven) || F(patched) || F(patched_now) ||
+	    F(bad_form) || F(no_window) || F(evicted) || F(repatched)) {
+		Py_DECREF(d);
+		return NULL;
+	}
+#undef F
+	return d;
+}
+
 PyDoc_STRVAR(unpatch_sites_doc,
 "unpatch_sites() -> int\n\n"
 "cowguard_unpatch_sites(3): restore every site this process runs patched;\n"
@@ -1000,6 +1050,7 @@ static PyMethodDef cg_methods[] = {
 	{ "thread_states", cg_thread_states, METH_NOARGS, thread_states_doc },
 	{ "patch_sites", cg_patch_sites, METH_NOARGS, patch_sites_doc },
 	{ "sites", cg_sites, METH_NOARGS, sites_doc },
+	{ "patch_addrs", cg_patch_addrs, METH_O, patch_addrs_doc },
 	{ "unpatch_sites", cg_unpatch_sites, METH_NOARGS, unpatch_sites_doc },
 	{ "close", cg_close, METH_NOARGS, close_doc },
 	{ NULL, NULL, 0, NULL },
