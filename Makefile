@@ -140,6 +140,11 @@ demo-long: module
 	@$(SETUP) build vm demo
 	DEMO_LONG=1 bench/demo/run
 
+# Site patching natively on the host, no module, from the site list the
+# last make demo saved (bench/native/native.py): plain vs gc.freeze vs patched.
+bench-native: userspace
+	bench/native/run
+
 # Install paths (DESTDIR stages them; then depmod, groupadd and udevadm are
 # left to the package's scripts). The adapter goes straight into the system
 # interpreter's dist-packages under PREFIX, where pip does not see it.
@@ -200,4 +205,4 @@ clean:
 	$(MAKE) -C userspace/lib clean
 	rm -rf build
 
-.PHONY: all setup setup-build module userspace selftests host-test vm-test runner-test debug-kernel debug-module test-debug python-test test style vm-deps vm vmrun-test bench-micro demo demo-long install uninstall dkms-source dkms-test install-test cli-test clean
+.PHONY: all setup setup-build module userspace selftests host-test vm-test runner-test debug-kernel debug-module test-debug python-test test style vm-deps vm vmrun-test bench-micro bench-native demo demo-long install uninstall dkms-source dkms-test install-test cli-test clean
