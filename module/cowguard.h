@@ -12,6 +12,7 @@
 #include <linux/spinlock.h>
 #include <linux/cowguard.h>
 
+#include "compat.h"
 #include "sites.h"
 
 /**

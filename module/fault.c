@@ -78,7 +78,8 @@ static vm_fault_t cg_fault(struct vm_fault *vmf)
 
 static void cg_zap_one(struct vm_fault *vmf)
 {
-	zap_page_range(vmf->vma, vmf->address & PAGE_MASK, PAGE_SIZE);
+	zap_page_range_single(vmf->vma, vmf->address & PAGE_MASK, PAGE_SIZE,
+			      NULL);
 }
 
 /*

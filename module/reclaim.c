@@ -113,7 +113,7 @@ static void cg_zap_view_page(struct cg_view *view, unsigned long idx)
 	 */
 	if (vma && vma->vm_start <= addr && vma->vm_ops == &cg_vm_ops &&
 	    vma->vm_private_data == view)
-		zap_page_range(vma, addr, PAGE_SIZE);
+		zap_page_range_single(vma, addr, PAGE_SIZE, NULL);
 }
 
 /*
@@ -324,18 +324,23 @@ static unsigned long cg_shrink_scan(struct shrinker *shrinker,
 	return freed ?: SHRINK_STOP;
 }
 
-static struct shrinker cg_shrinker = {
-	.count_objects = cg_shrink_count,
-	.scan_objects = cg_shrink_scan,
-	.seeks = DEFAULT_SEEKS,
-};
+static struct shrinker *cg_shrinker;
 
 int cg_reclaim_init(void)
 {
-	int ret = register_shrinker(&cg_shrinker, "cowguard");
+	int ret;
 
-	if (ret)
+	cg_shrinker = shrinker_alloc(0, KBUILD_MODNAME);
+	if (!cg_shrinker)
+		return -ENOMEM;
+	cg_shrinker->count_objects = cg_shrink_count;
+	cg_shrinker->scan_objects = cg_shrink_scan;
+	cg_shrinker->seeks = DEFAULT_SEEKS;
+	ret = cg_shrinker_register(cg_shrinker);
+	if (ret) {
+		shrinker_free(cg_shrinker);
 		return ret;
+	}
 	mutex_lock(&cg_reclaim_kick_lock);
 	cg_reclaim_running = true;
 	mutex_unlock(&cg_reclaim_kick_lock);
@@ -350,5 +355,5 @@ void cg_reclaim_exit(void)
 	mutex_unlock(&cg_reclaim_kick_lock);
 	/* The work requeues itself: the cancel copes with that. */
 	cancel_delayed_work_sync(&cg_reclaim_dwork);
-	unregister_shrinker(&cg_shrinker);
+	shrinker_free(cg_shrinker);
 }

@@ -164,9 +164,9 @@ static void cg_view_revoke_shared(struct cg_view *view, struct cg_view *child)
 				run = 1;
 				continue;
 			}
-			zap_page_range(vma, vma->vm_start +
-				       ((i - first) << PAGE_SHIFT),
-				       run << PAGE_SHIFT);
+			zap_page_range_single(vma, vma->vm_start +
+					      ((i - first) << PAGE_SHIFT),
+					      run << PAGE_SHIFT, NULL);
 		}
 	}
 }
