@@ -113,4 +113,35 @@ static inline struct nlattr **cg_dump_attrs(struct netlink_callback *cb)
 #define VM_SEALED	VM_NONE
 #endif
 
+/*
+ * Who made a write fault, as ->page_mkwrite can tell. do_page_mkwrite()
+ * replaces vmf->flags with FAULT_FLAG_WRITE | FAULT_FLAG_MKWRITE on both
+ * kernels, so FAULT_FLAG_USER is lost there; handle_mm_fault() also sets
+ * current->in_user_fault for a fault from user mode, but only when memcg
+ * v1's OOM handling is built in: CONFIG_MEMCG on 6.1, CONFIG_MEMCG_V1 on
+ * 6.12 (off in Debian's 6.12). Without it the caller cannot decide in
+ * ->page_mkwrite and must let the access come back through ->fault,
+ * which sees the fault's own flags.
+ */
+enum cg_fault_origin {
+	CG_FAULT_KERNEL,	/* kernel mode, GUP, another mm */
+	CG_FAULT_USER,		/* a user instruction of current's own mm */
+	CG_FAULT_UNKNOWN,	/* ->page_mkwrite without in_user_fault */
+};
+
+#ifdef CG_HAVE_IN_USER_FAULT
+static inline enum cg_fault_origin cg_mkwrite_origin(struct vm_fault *vmf)
+{
+	if (!current->in_user_fault || current->mm != vmf->vma->vm_mm ||
+	    (current->flags & PF_KTHREAD))
+		return CG_FAULT_KERNEL;
+	return CG_FAULT_USER;
+}
+#else
+static inline enum cg_fault_origin cg_mkwrite_origin(struct vm_fault *vmf)
+{
+	return CG_FAULT_UNKNOWN;
+}
+#endif
+
 #endif /* _COWGUARD_COMPAT_H */

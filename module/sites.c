@@ -47,19 +47,19 @@ static void cg_sites_count(struct cg_site *site, unsigned long ip)
 /**
  * cg_sites_note() - count the faulting user instruction of a write
  * @view: the view whose golden page was written
- * @vmf: the write fault
+ * @user: the write fault is a user-mode instruction of current, in its
+ *	own mm (cg_try_emulate())
  * @kind: what the write led to
  *
  * Only a user-mode fault of the view's own process has an instruction to
  * name; kernel-mode and remote writes are not counted here.
  */
-void cg_sites_note(struct cg_view *view, struct vm_fault *vmf,
+void cg_sites_note(struct cg_view *view, bool user,
 		   enum cowguard_site_kind kind)
 {
 	unsigned long ip;
 
-	if (!current->in_user_fault || current->mm != vmf->vma->vm_mm ||
-	    (current->flags & PF_KTHREAD))
+	if (!user)
 		return;
 	ip = instruction_pointer(task_pt_regs(current));
 	if (!ip)
