@@ -214,7 +214,10 @@ out_unlock:
 /*
  * Look at up to @budget shadows of @view, resuming where the last pass
  * stopped. Called with region->lock held; takes the mm's mmap_lock only
- * if it is free.
+ * if it is free. Read-held, it keeps our VMAs from being unmapped, moved,
+ * changed or forked (all write-lock it, on 6.12 too) while our own faults
+ * may run beside it (each under the read lock: on 6.12 never under the
+ * per-VMA lock alone, fault.c); page locks and view->lock order those.
  */
 static unsigned long cg_reclaim_view(struct cg_view *view, unsigned long budget,
 				     bool at_once, unsigned long *seen)
