@@ -5,6 +5,12 @@
 KERNELRELEASE ?= $(shell uname -r)
 # The running kernel's build tree when it has one, else Debian's 6.1 headers.
 KDIR ?= $(or $(wildcard /lib/modules/$(KERNELRELEASE)/build),/usr/src/linux-headers-$(shell HEADERS_ONLY=1 scripts/kernel-release))
+# The kernel the VM boots for vm-test and vm: a Debian series (6.1, 6.12)
+# or release; empty for KDIR's (6.1). Another than KDIR's gets cowguard.ko
+# built against its headers in build/kmod (scripts/kernel-module).
+KERNEL ?=
+# The kernels `make test` runs the kselftests on.
+KERNELS ?= 6.1 6.12
 PREFIX ?= /usr/local
 DESTDIR ?=
 VM_MEM ?= 4096
@@ -17,7 +23,7 @@ DEBUG_TEST_TIMEOUT ?= 1200
 CMD ?=
 # KDIR is not exported: the headers it names may be installed by this very
 # run (scripts/setup), and a value fixed before that would be empty.
-export VM_MEM VM_CPUS
+export VM_MEM VM_CPUS KERNELS
 
 SETUP := scripts/setup
 KTREE := build/linux-source-6.1/.stamp
@@ -55,9 +61,14 @@ host-test: userspace
 	$(MAKE) -C userspace/lib check
 	$(MAKE) -C selftests/host check
 
-vm-test: all
+# cowguard.ko (and the runner's test module) for KERNEL, when it is set.
+kmod: setup-build
+	$(if $(KERNEL),scripts/kernel-module $(KERNEL) >/dev/null)
+
+vm-test: all kmod
 	@$(SETUP) vm
-	selftests/runner/vm-tests $(sort $(wildcard $(patsubst %.c,%,$(wildcard selftests/cowguard/*.c))))
+	selftests/runner/vm-tests $(if $(KERNEL),-k $(KERNEL) --) \
+		$(sort $(wildcard $(patsubst %.c,%,$(wildcard selftests/cowguard/*.c))))
 
 # cowguard(8) against a live registration in the VM (not part of test).
 cli-test: module userspace
@@ -116,8 +127,8 @@ vm-deps: module userspace
 # CMD reaches bash as typed (make does not expand it), through the
 # environment so that quotes and newlines survive.
 vm: override export CMD := $(value CMD)
-vm: vm-deps
-	scripts/vm-run $(if $(CMD),-- bash -c "$$CMD")
+vm: vm-deps kmod
+	scripts/vm-run $(if $(KERNEL),-k $(KERNEL)) $(if $(CMD),-- bash -c "$$CMD")
 
 vmrun-test: vm-deps
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/selftests/runner/testmod modules
@@ -205,4 +216,4 @@ clean:
 	$(MAKE) -C userspace/lib clean
 	rm -rf build
 
-.PHONY: all setup setup-build module userspace selftests host-test vm-test runner-test debug-kernel debug-module test-debug python-test test style vm-deps vm vmrun-test bench-micro bench-native demo demo-long install uninstall dkms-source dkms-test install-test cli-test clean
+.PHONY: all setup setup-build module kmod userspace selftests host-test vm-test runner-test debug-kernel debug-module test-debug python-test test style vm-deps vm vmrun-test bench-micro bench-native demo demo-long install uninstall dkms-source dkms-test install-test cli-test clean

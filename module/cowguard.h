@@ -12,6 +12,7 @@
 #include <linux/spinlock.h>
 #include <linux/cowguard.h>
 
+#include "compat.h"
 #include "proof.h"
 #include "sites.h"
 
@@ -105,6 +106,10 @@ struct cg_page_state {
  * view's nr_budget_shadows until it is reclaimed.
  */
 #define CG_PAGE_BUDGET		BIT(2)
+/* ->page_mkwrite could not tell who wrote the golden page and sent the
+ * access back through ->fault: the next user fault on it decides (fault.c).
+ */
+#define CG_PAGE_REFAULT		BIT(3)
 /* Churn back-off: a page copied again after reclaim must stay quiet for
  * 2^level scanner passes before the next reclaim (level kept across
  * shadows of the page, up to CG_BACKOFF_MAX).
@@ -218,7 +223,7 @@ enum cg_emulate_result {
 };
 
 enum cg_emulate_result cg_try_emulate(struct cg_view *view,
-				      struct vm_fault *vmf);
+				      struct vm_fault *vmf, bool user);
 
 /* reclaim.c */
 int cg_reclaim_init(void);

@@ -9,11 +9,12 @@
  * shared. Anything else is left to the caller, which makes a shadow, so a
  * write is never lost and never turns into a signal.
  *
- * Only a user-mode fault of the current task is emulated: ->page_mkwrite
- * sees clobbered vmf->flags, so "user instruction" is decided from
- * current->in_user_fault (set by handle_mm_fault() for FAULT_FLAG_USER)
- * and current->mm. Emulating a kernel-mode write would livelock its retry
- * loop; emulating under single-step or ptrace would skip a trap.
+ * Only a user-mode fault of the current task's own mm is emulated; the
+ * caller says whether this is one (fault.c: from the fault's flags in
+ * ->fault, from what compat.h can tell in ->page_mkwrite, whose
+ * vmf->flags are clobbered). Emulating a kernel-mode write would skip a
+ * user instruction the kernel did not fault on; emulating under
+ * single-step or ptrace would skip a trap.
  */
 #include <linux/highmem.h>
 #include <linux/mm.h>
@@ -86,6 +87,7 @@ static int cg_fetch_decode(unsigned long ip, struct cg_insn *insn)
 
 static enum cowguard_refuse_reason cg_check_emulate(struct cg_view *view,
 						    struct vm_fault *vmf,
+						    bool user,
 						    struct cg_regs *regs)
 {
 	struct cg_region *region = view->region;
@@ -97,8 +99,7 @@ static enum cowguard_refuse_reason cg_check_emulate(struct cg_view *view,
 
 	if (!region->slot_map)
 		return COWGUARD_REFUSE_NO_MAP;
-	if (!current->in_user_fault || current->mm != vmf->vma->vm_mm ||
-	    (current->flags & PF_KTHREAD))
+	if (!user)
 		return COWGUARD_REFUSE_KERNEL;
 	if ((pt->flags & X86_EFLAGS_TF) || current->ptrace)
 		return COWGUARD_REFUSE_TRACED;
@@ -175,41 +176,44 @@ static bool cg_take_budget(struct cg_view *view, unsigned long idx)
 /**
  * cg_try_emulate() - emulate and drop a refcount-only write
  * @view: the faulting process's view
- * @vmf: the write fault on a page this process may not write in place
+ * @vmf: the write fault on a page this process may not write in place,
+ *	vmf->page the golden page
+ * @user: the fault is a user-mode instruction of current, in its own mm
  *
- * Called from ->page_mkwrite with mmap_lock held for read.
+ * Called from ->fault or ->page_mkwrite with mmap_lock held for read
+ * (fault.c says why never only the per-VMA lock).
  *
  * Return: CG_EMULATED when the instruction was emulated (the caller returns
  * VM_FAULT_NOPAGE); otherwise the caller must make a shadow.
  */
 enum cg_emulate_result cg_try_emulate(struct cg_view *view,
-				      struct vm_fault *vmf)
+				      struct vm_fault *vmf, bool user)
 {
 	struct cg_region *region = view->region;
 	enum cowguard_refuse_reason why;
 	struct cg_regs regs;
 	bool allowed;
 
-	why = cg_check_emulate(view, vmf, &regs);
+	why = cg_check_emulate(view, vmf, user, &regs);
 	if (why != __COWGUARD_REFUSE_MAX) {
 		atomic64_inc(&view->refused[why]);
-		cg_sites_note(view, vmf, COWGUARD_SITE_WRITE);
-		cg_proof_note(view, vmf, why);
+		cg_sites_note(view, user, COWGUARD_SITE_WRITE);
+		cg_proof_note(view, user, why);
 		return CG_REFUSED;
 	}
 	/* Before the registers move past the instruction. */
-	cg_proof_note(view, vmf, why);
+	cg_proof_note(view, user, why);
 	spin_lock(&view->lock);
 	allowed = cg_take_budget(view, vmf->pgoff);
 	spin_unlock(&view->lock);
 	if (!allowed) {
 		atomic64_inc(&view->budget_shadows);
 		atomic64_inc(&region->budget_shadows);
-		cg_sites_note(view, vmf, COWGUARD_SITE_BUDGET);
+		cg_sites_note(view, user, COWGUARD_SITE_BUDGET);
 		return CG_BUDGET_SPENT;
 	}
 	/* Before the registers move past the instruction. */
-	cg_sites_note(view, vmf, COWGUARD_SITE_EMULATED);
+	cg_sites_note(view, user, COWGUARD_SITE_EMULATED);
 	cg_regs_to_pt(task_pt_regs(current), &regs);
 	atomic64_inc(&view->emulated);
 	atomic64_inc(&region->emulated);

@@ -16,8 +16,24 @@
  * - a PTE whose page is no longer this view's (a racing copy in another
  *   thread): zap it and retry.
  *
+ * A write to a golden page is emulated only for a user-mode instruction of
+ * this mm (emulate.c). ->fault sees the fault's own flags; ->page_mkwrite
+ * sees them clobbered (do_page_mkwrite()) and asks compat.h, and where the
+ * kernel keeps no other trace of a user fault (6.12 without memcg v1) it
+ * zaps the read-only PTE and lets the access come back through ->fault,
+ * one fault more per write to a page that was read first. The retry may
+ * be a read fault (an RMW instruction reads first), so the next user
+ * fault on the page decides, read or write (CG_PAGE_REFAULT); a second
+ * ->page_mkwrite before that makes a shadow instead of sending it back
+ * again, so the write lands whoever made it.
+ *
  * Every path makes progress, which kernel-mode and GUP writes rely on: they
  * retry on VM_FAULT_NOPAGE until the write can land.
+ *
+ * Every handler here runs with mmap_lock held for read, never under the
+ * per-VMA lock alone (6.12; 6.1 has none): without ->map_pages, vmf_can_call_fault()
+ * makes a fault taken under the VMA lock drop it and retry with mmap_lock
+ * before ->fault or ->page_mkwrite is called.
  *
  * A shadow leaves a view (a copy replaces it, or reclaim gives it back)
  * only under its page lock, and ->fault hands out a shadow locked and
@@ -40,6 +56,9 @@ static struct cg_view *cg_vma_view(struct vm_fault *vmf)
 	return view;
 }
 
+static vm_fault_t cg_write_golden(struct cg_view *view, struct vm_fault *vmf,
+				  bool user);
+
 /*
  * A shadow is returned locked, and only while it is still the view's: the
  * core installs the PTE after ->fault with no lock of ours, so a shadow
@@ -52,8 +71,14 @@ static struct cg_view *cg_vma_view(struct vm_fault *vmf)
 static vm_fault_t cg_fault(struct vm_fault *vmf)
 {
 	struct cg_view *view = cg_vma_view(vmf);
+	bool user = (vmf->flags & FAULT_FLAG_USER) &&
+		    current->mm == vmf->vma->vm_mm &&
+		    !(current->flags & PF_KTHREAD);
+	bool write = vmf->flags & FAULT_FLAG_WRITE, refault = false;
+	struct cg_page_state *ps;
 	unsigned long entry;
 	struct page *page;
+	vm_fault_t ret;
 
 	if (!view)
 		return VM_FAULT_SIGBUS;
@@ -61,12 +86,32 @@ static vm_fault_t cg_fault(struct vm_fault *vmf)
 	entry = view->pages[vmf->pgoff];
 	page = cg_view_page(view, entry, vmf->pgoff);
 	get_page(page);
+	/* A write cg_page_mkwrite() sent back is decided by the next user
+	 * fault on the page, the write's retry: a read fault when the
+	 * instruction reads before it writes (x86 RMW instructions may
+	 * fault as reads on a PTE that is not there).
+	 */
+	ps = &view->state[vmf->pgoff];
+	if (!entry && (ps->flags & CG_PAGE_REFAULT) && (user || write)) {
+		ps->flags &= ~CG_PAGE_REFAULT;
+		refault = user;
+	}
 	spin_unlock(&view->lock);
-	if (!(vmf->flags & FAULT_FLAG_WRITE))
+	if (!write)
 		atomic64_inc(&view->read_faults);
 	vmf->page = page;
-	if (!entry)
+	if (!entry && !write && !refault)
 		return 0;
+	if (!entry) {
+		/* Decided here, where FAULT_FLAG_USER is still the fault's:
+		 * emulated, or a shadow made for the access to retry on. A
+		 * user instruction that only reads the page makes a shadow
+		 * it did not need, which is never wrong.
+		 */
+		ret = cg_write_golden(view, vmf, user);
+		put_page(page);	/* nothing is mapped on VM_FAULT_NOPAGE */
+		return ret;
+	}
 	lock_page(page);
 	if (READ_ONCE(view->pages[vmf->pgoff]) != entry) {
 		unlock_page(page);
@@ -78,7 +123,8 @@ static vm_fault_t cg_fault(struct vm_fault *vmf)
 
 static void cg_zap_one(struct vm_fault *vmf)
 {
-	zap_page_range(vmf->vma, vmf->address & PAGE_MASK, PAGE_SIZE);
+	zap_page_range_single(vmf->vma, vmf->address & PAGE_MASK, PAGE_SIZE,
+			      NULL);
 }
 
 /*
@@ -144,8 +190,10 @@ static vm_fault_t cg_make_shadow(struct cg_view *view, struct vm_fault *vmf,
 static vm_fault_t cg_page_mkwrite(struct vm_fault *vmf)
 {
 	struct cg_view *view = cg_vma_view(vmf);
+	struct cg_page_state *ps;
 	unsigned long entry;
 	struct page *cur;
+	bool again;
 
 	if (!view)
 		return VM_FAULT_SIGBUS;
@@ -172,13 +220,46 @@ static vm_fault_t cg_page_mkwrite(struct vm_fault *vmf)
 	/* Only golden pages hold the band values the slot map describes. */
 	if (entry)
 		return cg_make_shadow(view, vmf, entry, false);
-	switch (cg_try_emulate(view, vmf)) {
+	switch (cg_mkwrite_origin(vmf)) {
+	case CG_FAULT_USER:
+		return cg_write_golden(view, vmf, true);
+	case CG_FAULT_KERNEL:
+		return cg_write_golden(view, vmf, false);
+	default:
+		break;
+	}
+	/* Who wrote cannot be told here: zap the PTE, and the retried
+	 * access finds none and comes through ->fault, which can tell.
+	 * Once only: if the page was mapped again before a user fault
+	 * decided (a kernel-mode read, another thread), this write gets a
+	 * shadow, which is right whoever wrote, and no retry loop forms.
+	 */
+	spin_lock(&view->lock);
+	ps = &view->state[vmf->pgoff];
+	again = ps->flags & CG_PAGE_REFAULT;
+	ps->flags ^= CG_PAGE_REFAULT;
+	spin_unlock(&view->lock);
+	if (again)
+		return cg_write_golden(view, vmf, false);
+	cg_zap_one(vmf);
+	return VM_FAULT_NOPAGE;
+}
+
+/*
+ * A write to the golden page vmf->page (a reference the caller holds):
+ * emulate it if @user and it only moves a refcount inside the band, else
+ * give this process a shadow.
+ */
+static vm_fault_t cg_write_golden(struct cg_view *view, struct vm_fault *vmf,
+				  bool user)
+{
+	switch (cg_try_emulate(view, vmf, user)) {
 	case CG_EMULATED:
 		return VM_FAULT_NOPAGE;
 	case CG_BUDGET_SPENT:
-		return cg_make_shadow(view, vmf, entry, true);
+		return cg_make_shadow(view, vmf, 0, true);
 	default:
-		return cg_make_shadow(view, vmf, entry, false);
+		return cg_make_shadow(view, vmf, 0, false);
 	}
 }
 

@@ -585,8 +585,8 @@ typedef int (*cg_view_fill_t)(struct sk_buff *skb, struct netlink_callback *cb,
 static int cg_dump_views(struct sk_buff *skb, struct netlink_callback *cb,
 			 cg_view_fill_t fill)
 {
-	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
-	struct nlattr *pid_attr = info->attrs ? info->attrs[COWGUARD_A_PID] : NULL;
+	struct nlattr **attrs = cg_dump_attrs(cb);
+	struct nlattr *pid_attr = attrs ? attrs[COWGUARD_A_PID] : NULL;
 	u64 reg_id = cb->args[CG_DUMP_REG_ID];
 	u64 view_id = cb->args[CG_DUMP_VIEW_ID];
 	u32 want = pid_attr ? nla_get_u32(pid_attr) : 0;

@@ -132,11 +132,11 @@ static bool cg_refusal_is_evidence(enum cowguard_refuse_reason why)
 /**
  * cg_proof_note() - count a decoded write against its instruction
  * @view: the writing process's view
- * @vmf: the write fault
+ * @user: the write is a user-mode instruction of current (cg_try_emulate())
  * @why: why it was refused, or __COWGUARD_REFUSE_MAX for a refcount-only
  *	write
  */
-void cg_proof_note(struct cg_view *view, struct vm_fault *vmf,
+void cg_proof_note(struct cg_view *view, bool user,
 		   enum cowguard_refuse_reason why)
 {
 	struct cg_proof *proof = view->region->proof;
@@ -145,7 +145,7 @@ void cg_proof_note(struct cg_view *view, struct vm_fault *vmf,
 
 	if (why != __COWGUARD_REFUSE_MAX && !cg_refusal_is_evidence(why))
 		return;
-	ip = cg_sites_user_ip(vmf);
+	ip = cg_sites_user_ip(user);
 	if (!ip)
 		return;
 	spin_lock(&proof->lock);

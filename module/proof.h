@@ -41,7 +41,7 @@ struct mm_struct;
 
 struct cg_proof *cg_proof_get_for(struct mm_struct *mm);
 void cg_proof_put(struct cg_proof *proof);
-void cg_proof_note(struct cg_view *view, struct vm_fault *vmf,
+void cg_proof_note(struct cg_view *view, bool user,
 		   enum cowguard_refuse_reason why);
 bool cg_proof_lookup(struct cg_proof *proof, unsigned long ip,
 		     struct cg_proof_site *out);

@@ -113,7 +113,7 @@ static void cg_zap_view_page(struct cg_view *view, unsigned long idx)
 	 */
 	if (vma && vma->vm_start <= addr && vma->vm_ops == &cg_vm_ops &&
 	    vma->vm_private_data == view)
-		zap_page_range(vma, addr, PAGE_SIZE);
+		zap_page_range_single(vma, addr, PAGE_SIZE, NULL);
 }
 
 /*
@@ -214,7 +214,10 @@ out_unlock:
 /*
  * Look at up to @budget shadows of @view, resuming where the last pass
  * stopped. Called with region->lock held; takes the mm's mmap_lock only
- * if it is free.
+ * if it is free. Read-held, it keeps our VMAs from being unmapped, moved,
+ * changed or forked (all write-lock it, on 6.12 too) while our own faults
+ * may run beside it (each under the read lock: on 6.12 never under the
+ * per-VMA lock alone, fault.c); page locks and view->lock order those.
  */
 static unsigned long cg_reclaim_view(struct cg_view *view, unsigned long budget,
 				     bool at_once, unsigned long *seen)
@@ -324,18 +327,23 @@ static unsigned long cg_shrink_scan(struct shrinker *shrinker,
 	return freed ?: SHRINK_STOP;
 }
 
-static struct shrinker cg_shrinker = {
-	.count_objects = cg_shrink_count,
-	.scan_objects = cg_shrink_scan,
-	.seeks = DEFAULT_SEEKS,
-};
+static struct shrinker *cg_shrinker;
 
 int cg_reclaim_init(void)
 {
-	int ret = register_shrinker(&cg_shrinker, "cowguard");
+	int ret;
 
-	if (ret)
+	cg_shrinker = shrinker_alloc(0, KBUILD_MODNAME);
+	if (!cg_shrinker)
+		return -ENOMEM;
+	cg_shrinker->count_objects = cg_shrink_count;
+	cg_shrinker->scan_objects = cg_shrink_scan;
+	cg_shrinker->seeks = DEFAULT_SEEKS;
+	ret = cg_shrinker_register(cg_shrinker);
+	if (ret) {
+		shrinker_free(cg_shrinker);
 		return ret;
+	}
 	mutex_lock(&cg_reclaim_kick_lock);
 	cg_reclaim_running = true;
 	mutex_unlock(&cg_reclaim_kick_lock);
@@ -350,5 +358,5 @@ void cg_reclaim_exit(void)
 	mutex_unlock(&cg_reclaim_kick_lock);
 	/* The work requeues itself: the cancel copes with that. */
 	cancel_delayed_work_sync(&cg_reclaim_dwork);
-	unregister_shrinker(&cg_shrinker);
+	shrinker_free(cg_shrinker);
 }

@@ -123,6 +123,11 @@ static int cg_check_range(struct mm_struct *mm, unsigned long start,
 			return -EACCES;
 		if (vma->vm_flags & (VM_WIPEONFORK | VM_DONTCOPY))
 			return -EACCES;	/* fork semantics we cannot keep */
+		/* Written by the CPU, dropped under pressure, or not to be
+		 * replaced (VM_NONE where the kernel has no such flag).
+		 */
+		if (vma->vm_flags & (VM_SHADOW_STACK | VM_DROPPABLE | VM_SEALED))
+			return -EACCES;
 		if (vma->vm_flags & VM_LOCKED)
 			return -EPERM;
 		/* What a shared mapping of the region would silently drop. */
@@ -274,8 +279,7 @@ static int cg_region_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EPERM;
 	}
 	/* Executable registered memory is refused, so is making it so later. */
-	vma->vm_flags = (vma->vm_flags | VM_DONTEXPAND | region->map_flags) &
-			~VM_MAYEXEC;
+	vm_flags_mod(vma, VM_DONTEXPAND | region->map_flags, VM_MAYEXEC);
 	vma->vm_ops = &cg_vm_ops;
 	vma->vm_private_data = view;
 	view->mapped_pages += vma_pages(vma);

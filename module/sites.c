@@ -46,33 +46,32 @@ static void cg_sites_count(struct cg_site *site, unsigned long ip)
 
 /**
  * cg_sites_user_ip() - the user instruction behind a write fault
- * @vmf: the write fault
+ * @user: the write fault is a user-mode instruction of current, in its
+ *	own mm (cg_try_emulate())
  *
- * Return: the faulting instruction's address for a user-mode fault of the
- * mapping's own process; 0 for kernel-mode and remote writes, which have
- * no instruction to name (0 also marks a free slot in the tables).
+ * Return: the faulting instruction's address; 0 for kernel-mode and remote
+ * writes, which have no instruction to name (0 also marks a free slot in
+ * the tables).
  */
-unsigned long cg_sites_user_ip(struct vm_fault *vmf)
+unsigned long cg_sites_user_ip(bool user)
 {
-	if (!current->in_user_fault || current->mm != vmf->vma->vm_mm ||
-	    (current->flags & PF_KTHREAD))
-		return 0;
-	return instruction_pointer(task_pt_regs(current));
+	return user ? instruction_pointer(task_pt_regs(current)) : 0;
 }
 
 /**
  * cg_sites_note() - count the faulting user instruction of a write
  * @view: the view whose golden page was written
- * @vmf: the write fault
+ * @user: the write fault is a user-mode instruction of current, in its
+ *	own mm (cg_try_emulate())
  * @kind: what the write led to
  *
  * Only a user-mode fault of the view's own process has an instruction to
  * name; kernel-mode and remote writes are not counted here.
  */
-void cg_sites_note(struct cg_view *view, struct vm_fault *vmf,
+void cg_sites_note(struct cg_view *view, bool user,
 		   enum cowguard_site_kind kind)
 {
-	unsigned long ip = cg_sites_user_ip(vmf);
+	unsigned long ip = cg_sites_user_ip(user);
 
 	if (!ip)
 		return;

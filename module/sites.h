@@ -6,8 +6,6 @@
 #include <linux/types.h>
 #include <linux/cowguard.h>
 
-struct vm_fault;
-
 /**
  * struct cg_site - one user instruction address and its writes.
  * @ip: the instruction's address; 0 for a free slot.
@@ -33,8 +31,8 @@ struct cg_sites {
 struct cg_view;
 
 void cg_sites_init(struct cg_sites *sites);
-unsigned long cg_sites_user_ip(struct vm_fault *vmf);
-void cg_sites_note(struct cg_view *view, struct vm_fault *vmf,
+unsigned long cg_sites_user_ip(bool user);
+void cg_sites_note(struct cg_view *view, bool user,
 		   enum cowguard_site_kind kind);
 void cg_sites_copy(struct cg_sites *sites,
 		   struct cg_site out[__COWGUARD_SITE_MAX][COWGUARD_SITES_PER_KIND]);

@@ -7,8 +7,11 @@
  * shadows are then shared by both sides and neither may write them in
  * place any more, so the clone revokes the parent's writable mappings of
  * them. Nothing here depends on whether dup_mmap() runs ->open() before or
- * after copy_page_range(): a shared driver VMA has no PTEs copied either way
- * (vma_needs_copy() is false), and the parent is write-locked throughout.
+ * after copy_page_range() (6.12 runs it before): a shared driver VMA has no
+ * PTEs copied either way (vma_needs_copy() is false: no anon_vma, no
+ * PFNMAP, no uffd-wp), and the parent is write-locked throughout, on 6.12
+ * each of its VMAs too (vma_start_write()), and our faults never run under
+ * the per-VMA lock alone (fault.c).
  */
 #include <linux/highmem.h>
 #include <linux/memcontrol.h>
@@ -164,9 +167,9 @@ static void cg_view_revoke_shared(struct cg_view *view, struct cg_view *child)
 				run = 1;
 				continue;
 			}
-			zap_page_range(vma, vma->vm_start +
-				       ((i - first) << PAGE_SHIFT),
-				       run << PAGE_SHIFT);
+			zap_page_range_single(vma, vma->vm_start +
+					      ((i - first) << PAGE_SHIFT),
+					      run << PAGE_SHIFT, NULL);
 		}
 	}
 }
