@@ -115,8 +115,9 @@
  *	total	out: sites the table holds (more than nr when it was short)
  *
  *	Errors: EINVAL (flags, reserved, start not in a registration of this
- *	process, or start 0 and the process maps none), EFAULT (the array), EOPNOTSUPP (module parameter
- *	site_patching is 0: the administrator turned patching off).
+ *	process, or start 0 and the process maps none), EFAULT (the array),
+ *	EOPNOTSUPP (module parameter site_patching is 0: the administrator
+ *	turned patching off).
  *
  * Mapping semantics that differ from anonymous memory
  * ===================================================
