@@ -239,10 +239,12 @@ def _threads_running():
 
 
 def _os_threads():
+    """OS threads of this process, not counting cowguard's patcher."""
     try:
-        return len(os.listdir("/proc/self/task"))
+        n = len(os.listdir("/proc/self/task"))
     except OSError:
         return 1
+    return n - sum(1 for t in threading.enumerate() if t.name == _PATCHER_NAME)
 
 
 def protect(strict=False, dry_run=False, trap_budget=0, *,
