@@ -578,6 +578,18 @@ static void cg_count_patched(struct cowguard_patch_report *rep)
 		rep->patched += !cg_patched[i].restored;
 }
 
+/* What both entry points check first; then fork waits for them. */
+static int cg_patch_args(unsigned int flags, uint64_t mark, uint64_t band_low,
+			 uint64_t band_high)
+{
+	int ret;
+
+	if (flags & ~COWGUARD_PATCH_F_ALL)
+		return -EINVAL;
+	ret = cg_check_band(mark, band_low, band_high);
+	return ret ? ret : cg_fork_safe();
+}
+
 int cowguard_patch_sites(int fd, const void *start, uint64_t mark,
 			 uint64_t band_low, uint64_t band_high,
 			 unsigned int flags, struct cowguard_patch_report *report)
@@ -588,11 +600,7 @@ int cowguard_patch_sites(int fd, const void *start, uint64_t mark,
 	unsigned int total = 0;
 
 	memset(&rep, 0, sizeof(rep));
-	if (flags & ~COWGUARD_PATCH_F_ALL)
-		return -EINVAL;
-	ret = cg_check_band(mark, band_low, band_high);
-	if (!ret)
-		ret = cg_fork_safe();
+	ret = cg_patch_args(flags, mark, band_low, band_high);
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&cg_patch_lock);
@@ -623,9 +631,7 @@ int cowguard_patch_addrs(const uint64_t *ips, unsigned int nr, uint64_t mark,
 		return -EINVAL;
 	if (nr > CG_MAX_PATCHED)
 		return -E2BIG;
-	ret = cg_check_band(mark, band_low, band_high);
-	if (!ret)
-		ret = cg_fork_safe();
+	ret = cg_patch_args(flags, mark, band_low, band_high);
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&cg_patch_lock);

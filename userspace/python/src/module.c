@@ -864,6 +864,23 @@ err:
 	return raise_cg(g_fd < 0 ? COWGUARD_OP_OPEN : COWGUARD_OP_STATS, ret);
 }
 
+/* A struct cowguard_patch_report as a dict, for patch_sites()/patch_addrs(). */
+static PyObject *report_dict(const struct cowguard_patch_report *rep)
+{
+	PyObject *d = PyDict_New();
+
+	if (!d)
+		return NULL;
+#define F(name) set_item(d, #name, PyLong_FromUnsignedLong(rep->name))
+	if (F(sites) || F(proven) || F(unproven) || F(patched) ||
+	    F(patched_now) || F(bad_form) || F(no_window) || F(evicted) || F(repatched)) {
+		Py_DECREF(d);
+		return NULL;
+	}
+#undef F
+	return d;
+}
+
 PyDoc_STRVAR(patch_sites_doc,
 "patch_sites() -> dict or None\n\n"
 "cowguard_patch_sites(3) over all of this process's registrations: rewrite\n"
@@ -876,7 +893,6 @@ PyDoc_STRVAR(patch_sites_doc,
 static PyObject *cg_patch_sites(PyObject *self, PyObject *unused)
 {
 	struct cowguard_patch_report rep;
-	PyObject *d;
 	int ret;
 
 	(void)self;
@@ -889,17 +905,7 @@ static PyObject *cg_patch_sites(PyObject *self, PyObject *unused)
 	Py_END_ALLOW_THREADS
 	if (ret < 0)
 		return raise_cg(COWGUARD_OP_PATCH, ret);
-	d = PyDict_New();
-	if (!d)
-		return NULL;
-#define F(name) set_item(d, #name, PyLong_FromUnsignedLong(rep.name))
-	if (F(sites) || F(proven) || F(unproven) || F(patched) ||
-	    F(patched_now) || F(bad_form) || F(no_window) || F(evicted) || F(repatched)) {
-		Py_DECREF(d);
-		return NULL;
-	}
-#undef F
-	return d;
+	return report_dict(&rep);
 }
 
 PyDoc_STRVAR(sites_doc,
@@ -950,7 +956,7 @@ static PyObject *cg_patch_addrs(PyObject *self, PyObject *arg)
 	static uint64_t ips[4096];
 	struct cowguard_patch_report rep;
 	Py_ssize_t i, n;
-	PyObject *seq, *d;
+	PyObject *seq;
 	int ret;
 
 	(void)self;
@@ -976,17 +982,7 @@ static PyObject *cg_patch_addrs(PyObject *self, PyObject *arg)
 	Py_END_ALLOW_THREADS
 	if (ret < 0)
 		return raise_cg(COWGUARD_OP_PATCH, ret);
-	d = PyDict_New();
-	if (!d)
-		return NULL;
-#define F(name) set_item(d, #name, PyLong_FromUnsignedLong(rep.name))
-	if (F(sites) || F(proven) || F(patched) || F(patched_now) ||
-	    F(bad_form) || F(no_window) || F(evicted) || F(repatched)) {
-		Py_DECREF(d);
-		return NULL;
-	}
-#undef F
-	return d;
+	return report_dict(&rep);
 }
 
 PyDoc_STRVAR(unpatch_sites_doc,
