@@ -121,9 +121,10 @@ static unsigned long compare(struct kw *k, size_t off, size_t len, int op)
 		if (a == b || (is_slot(w) && in_band(a) && in_band(b)))
 			continue;
 		if (n++ < 4)
-			fprintf(stderr, "# %s seed %lu op %lu (%s): page %zu byte %zu: registered %#lx, mirror %#lx\n",
+			fprintf(stderr, "# %s seed %lu op %lu (%s of bytes %zu+%zu): page %zu byte %zu%s: registered %#lx, mirror %#lx\n",
 				k->child ? "child" : "parent", k->seed, k->nop,
-				op_names[op], w * 8 / PG, w * 8 % PG, a, b);
+				op_names[op], off, len, w * 8 / PG, w * 8 % PG,
+				is_slot(w) ? " (slot)" : "", a, b);
 		r[w] = b;
 	}
 	k->mine += n;
