@@ -85,10 +85,17 @@ static int cg_fetch_decode(unsigned long ip, struct cg_insn *insn)
 	return cg_decode(buf, len, insn);
 }
 
+/*
+ * Why the write at vmf->real_address cannot be emulated, or
+ * __COWGUARD_REFUSE_MAX when it can. @outside is set when the target is a
+ * whole word whose old value is outside the band: a site patched to skip
+ * band values runs such a write as it is (cg_proof_note()).
+ */
 static enum cowguard_refuse_reason cg_check_emulate(struct cg_view *view,
 						    struct vm_fault *vmf,
 						    bool user,
-						    struct cg_regs *regs)
+						    struct cg_regs *regs,
+						    bool *outside)
 {
 	struct cg_region *region = view->region;
 	struct pt_regs *pt = task_pt_regs(current);
@@ -116,12 +123,13 @@ static enum cowguard_refuse_reason cg_check_emulate(struct cg_view *view,
 	    (ea & PAGE_MASK) != (vmf->address & PAGE_MASK))
 		return COWGUARD_REFUSE_NOT_SLOT;
 	slot = ((vmf->pgoff << PAGE_SHIFT) + offset_in_page(ea)) / insn.width;
-	if (!test_bit(slot, region->slot_map))
-		return COWGUARD_REFUSE_NOT_SLOT;
-
 	kaddr = kmap_local_page(vmf->page);
 	old = cg_slot_value(region, kaddr + offset_in_page(ea));	/* width checked */
 	kunmap_local(kaddr);
+	*outside = !cg_in_band(region, old);
+	if (!test_bit(slot, region->slot_map))
+		return COWGUARD_REFUSE_NOT_SLOT;
+
 	cg_emulate(&insn, regs, old, &new);
 	mask = insn.width == 4 ? U32_MAX : U64_MAX;
 	new &= mask;
@@ -191,18 +199,18 @@ enum cg_emulate_result cg_try_emulate(struct cg_view *view,
 {
 	struct cg_region *region = view->region;
 	enum cowguard_refuse_reason why;
+	bool allowed, outside = false;
 	struct cg_regs regs;
-	bool allowed;
 
-	why = cg_check_emulate(view, vmf, user, &regs);
+	why = cg_check_emulate(view, vmf, user, &regs, &outside);
 	if (why != __COWGUARD_REFUSE_MAX) {
 		atomic64_inc(&view->refused[why]);
 		cg_sites_note(view, user, COWGUARD_SITE_WRITE);
-		cg_proof_note(view, user, why);
+		cg_proof_note(view, user, why, outside);
 		return CG_REFUSED;
 	}
 	/* Before the registers move past the instruction. */
-	cg_proof_note(view, user, why);
+	cg_proof_note(view, user, why, false);
 	spin_lock(&view->lock);
 	allowed = cg_take_budget(view, vmf->pgoff);
 	spin_unlock(&view->lock);

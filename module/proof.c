@@ -14,6 +14,18 @@
  * COWGUARD_PROOF_MIN_WRITES writes for and none against; one write against
  * disproves it for the life of the registration.
  *
+ * Except a refused write to a whole word whose old value was outside the
+ * band: counted apart (outside), it is neither. A patched site skips a
+ * write only when the old value is a band value and runs every other as
+ * it is, so such a write is exactly what it was, and its target says
+ * nothing about the writes the patch changes. Those are the refcounts a
+ * runtime's INCREF and DECREF sites also write in objects the adapter did
+ * not mark (made after protect(), or skipped); counting them against
+ * would disprove the hottest sites (a DECREF in dict code, 5,355 traps in
+ * one demo run, was disproved by 3 such writes). An unmarked word holding
+ * a band value, a band value leaving the band, or an instruction outside
+ * the whitelist still disproves.
+ *
  * One table per fork tree, not per process: all the regions one process
  * registers share it (an adapter registers many ranges), and every process
  * forked from it writes to it. They map the same text at the same
@@ -135,9 +147,10 @@ static bool cg_refusal_is_evidence(enum cowguard_refuse_reason why)
  * @user: the write is a user-mode instruction of current (cg_try_emulate())
  * @why: why it was refused, or __COWGUARD_REFUSE_MAX for a refcount-only
  *	write
+ * @outside: the refused write's old value was outside the band
  */
 void cg_proof_note(struct cg_view *view, bool user,
-		   enum cowguard_refuse_reason why)
+		   enum cowguard_refuse_reason why, bool outside)
 {
 	struct cg_proof *proof = view->region->proof;
 	struct cg_proof_site *site;
@@ -157,6 +170,8 @@ void cg_proof_note(struct cg_view *view, bool user,
 		}
 		if (why == __COWGUARD_REFUSE_MAX)
 			site->refcount_writes++;
+		else if (outside && why != COWGUARD_REFUSE_INSN)
+			site->outside++;
 		else
 			site->refused++;
 	}
@@ -196,6 +211,7 @@ static void cg_proof_merge(struct cowguard_site_proof *out, u32 *total,
 		if (p->ip == site->ip) {
 			p->refcount_writes += site->refcount_writes;
 			p->refused += site->refused;
+			p->outside = min_t(u64, p->outside + site->outside, U32_MAX);
 			return;
 		}
 	}

@@ -11,12 +11,15 @@
  * struct cg_proof_site - what one user instruction wrote to golden pages.
  * @ip: the instruction's address; 0 for a free slot.
  * @refcount_writes: its writes decoded as refcount-only.
- * @refused: its writes that were anything else.
+ * @refused: its writes that were anything else, but those of @outside.
+ * @outside: its writes to a word not marked as a slot, or leaving the
+ *	band, whose old value was outside the band.
  */
 struct cg_proof_site {
 	unsigned long ip;
 	u64 refcount_writes;
 	u64 refused;
+	u64 outside;
 };
 
 /**
@@ -42,7 +45,7 @@ struct mm_struct;
 struct cg_proof *cg_proof_get_for(struct mm_struct *mm);
 void cg_proof_put(struct cg_proof *proof);
 void cg_proof_note(struct cg_view *view, bool user,
-		   enum cowguard_refuse_reason why);
+		   enum cowguard_refuse_reason why, bool outside);
 bool cg_proof_lookup(struct cg_proof *proof, unsigned long ip,
 		     struct cg_proof_site *out);
 long cg_ioctl_sites(void __user *arg);

@@ -52,6 +52,7 @@ FIXTURE_SETUP(patch)
 	self->w = (uint64_t *)cg_map_filled(1);
 	ASSERT_NE(NULL, self->w);
 	self->w[0] = MARK;		/* words 0 and 2 are refcounts */
+	self->w[1] = MARK + 3;		/* a band value, not a refcount */
 	self->w[2] = MARK - 5;
 	map[0] = 0x05;
 	r.start = (uintptr_t)self->w;
@@ -142,7 +143,7 @@ TEST_F(patch, a_disproven_site_is_never_patched)
 	struct cowguard_patch_report rep;
 
 	prove(self->w, cg_other_site);
-	cg_other_site(self->w + 1);	/* not a marked slot */
+	cg_other_site(self->w + 1);	/* a band value, not a marked slot */
 	ASSERT_EQ(0, patch(self->fd, self->w, &rep));
 	EXPECT_EQ(0, rep.proven);
 	EXPECT_EQ(0, rep.patched_now);

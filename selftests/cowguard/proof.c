@@ -2,7 +2,8 @@
 /*
  * COWGUARD_IOC_SITES: the registration's proof of its instruction sites.
  * A site is proven by COWGUARD_PROOF_MIN_WRITES refcount-only writes and
- * no other; one other write disproves it; every process of the fork tree
+ * no other; one other write disproves it, unless it wrote an unmarked word
+ * holding a value outside the band (counted apart); every process of the fork tree
  * and every registration of one process count in one table; kernel-mode writes name no site; the module
  * parameter site_patching turns the ioctl off.
  */
@@ -38,7 +39,8 @@ FIXTURE_SETUP(proof)
 	ASSERT_LE(0, self->fd);
 	self->w = (uint64_t *)cg_map_filled(1);
 	ASSERT_NE(NULL, self->w);
-	self->w[0] = BAND_VAL;		/* word 0 is a refcount, word 1 not */
+	self->w[0] = BAND_VAL;		/* word 0 is a refcount, the rest not */
+	self->w[1] = BAND_VAL + 7;	/* a band value, not a refcount */
 	map[0] = 0x01;
 	r.start = (uintptr_t)self->w;
 	r.length = PG;
@@ -108,12 +110,36 @@ TEST_F(proof, one_other_write_disproves_for_good)
 	for (i = 0; i < 2 * COWGUARD_PROOF_MIN_WRITES; i++)
 		cg_site_b(self->w);
 	cg_site_b(self->w + 1);		/* not a marked slot: a shadow */
-	EXPECT_EQ(0x0101010101010101ULL - 1, self->w[1]);
+	EXPECT_EQ(BAND_VAL + 6, self->w[1]);
 	s = find_site(self->fd, self->w, cg_site_b);
 	ASSERT_NE(NULL, s);
 	EXPECT_EQ(2 * COWGUARD_PROOF_MIN_WRITES, s->refcount_writes);
 	EXPECT_EQ(1, s->refused);
+	EXPECT_EQ(0, s->outside);
 	EXPECT_EQ(0, s->flags);
+}
+
+/*
+ * A write to an unmarked word whose value is outside the band (an INCREF
+ * of an object the adapter did not mark) is run unchanged by a patched
+ * site: it is counted apart and leaves the site proven.
+ */
+TEST_F(proof, unmarked_words_outside_the_band_are_not_evidence)
+{
+	struct cowguard_site_proof *s;
+	int i;
+
+	for (i = 0; i < COWGUARD_PROOF_MIN_WRITES; i++)
+		cg_site_a(self->w);
+	cg_site_a(self->w + 2);		/* not a marked slot: a shadow */
+	EXPECT_EQ(0x0101010101010101ULL + 1, self->w[2]);
+	EXPECT_EQ(BAND_VAL, self->w[0]);
+	s = find_site(self->fd, self->w, cg_site_a);
+	ASSERT_NE(NULL, s);
+	EXPECT_EQ(COWGUARD_PROOF_MIN_WRITES, s->refcount_writes);
+	EXPECT_EQ(0, s->refused);
+	EXPECT_EQ(1, s->outside);
+	EXPECT_EQ(COWGUARD_SITE_F_PROVEN, s->flags);
 }
 
 TEST_F(proof, a_child_proves_for_the_whole_tree)

@@ -100,10 +100,13 @@
  *	all the registrations of one registering process share one table),
  *	how many of its writes were refcount-only (emulated, or shadowed
  *	because the budget ran out) and how many were refused as anything
- *	else (COWGUARD_REFUSE_INSN, _NOT_SLOT or _BAND). A site with
+ *	else (COWGUARD_REFUSE_INSN, _NOT_SLOT or _BAND), except that a
+ *	_NOT_SLOT or _BAND write whose old value was outside the band counts
+ *	in outside (at most 2^32 - 1) instead: a site rewritten to skip band
+ *	values runs such a write unchanged. A site with
  *	COWGUARD_SITE_F_PROVEN has made at least COWGUARD_PROOF_MIN_WRITES
- *	refcount-only writes and nothing else: it may be rewritten to skip
- *	band values. The table keeps up to COWGUARD_PROOF_SITES addresses, the
+ *	refcount-only writes and nothing else counted in refused: it may be
+ *	rewritten to skip band values. The table keeps up to COWGUARD_PROOF_SITES addresses, the
  *	first seen (an address that finds no free slot near its hash is not
  *	tracked and stays with the trap).
  *
@@ -247,9 +250,9 @@ struct cowguard_stats {
 struct cowguard_site_proof {
 	__u64 ip;		/* user instruction address */
 	__u64 refcount_writes;	/* emulated, or shadowed by the budget */
-	__u64 refused;		/* writes that were anything else */
+	__u64 refused;		/* writes that were anything else, but: */
 	__u32 flags;		/* COWGUARD_SITE_F_* */
-	__u32 reserved;
+	__u32 outside;		/* writes run as they are when patched */
 };
 
 struct cowguard_sites {

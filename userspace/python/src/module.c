@@ -911,8 +911,9 @@ static PyObject *cg_patch_sites(PyObject *self, PyObject *unused)
 PyDoc_STRVAR(sites_doc,
 "sites() -> list of dict\n\n"
 "COWGUARD_IOC_SITES over all of this process's registrations: per user\n"
-"instruction address, its refcount-only writes, its other writes and\n"
-"whether it is proven. [] when nothing is registered.");
+"instruction address, its refcount-only writes, its other writes, its\n"
+"writes a patched site runs as they are (outside) and whether it is\n"
+"proven. [] when nothing is registered.");
 
 static PyObject *cg_sites(PyObject *self, PyObject *unused)
 {
@@ -929,10 +930,11 @@ static PyObject *cg_sites(PyObject *self, PyObject *unused)
 		return raise_cg(COWGUARD_OP_SITES, n);
 	list = PyList_New(0);
 	for (i = 0; list && i < n; i++) {
-		PyObject *d = Py_BuildValue("{sKsKsKsO}",
+		PyObject *d = Py_BuildValue("{sKsKsKsKsO}",
 			"ip", (unsigned long long)proof[i].ip,
 			"refcount_writes", (unsigned long long)proof[i].refcount_writes,
 			"refused", (unsigned long long)proof[i].refused,
+			"outside", (unsigned long long)proof[i].outside,
 			"proven", proof[i].flags & COWGUARD_SITE_F_PROVEN ? Py_True : Py_False);
 
 		if (!d || PyList_Append(list, d)) {
