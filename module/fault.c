@@ -3,9 +3,11 @@
  * DOC: Overview
  *
  * The registered range is a MAP_SHARED mapping of a cowguard file whose
- * pages come from ->fault as ordinary pages (no VM_PFNMAP/VM_MIXEDMAP), so
- * GUP, smaps Rss/Pss and core dumps see them as usual. Write-notify keeps
- * every PTE read-only until ->page_mkwrite agrees to a write:
+ * pages are ordinary pages, from ->fault or mapped at registration
+ * (region.c). The VMA is VM_MIXEDMAP only so that fork copies its PTEs
+ * (view.c); every PTE maps a struct page, which vm_normal_page() returns,
+ * so GUP, smaps Rss/Pss and core dumps see them as usual. Write-notify
+ * keeps every PTE read-only until ->page_mkwrite agrees to a write:
  *
  * - an exclusive shadow of this process: lock the page and let the core
  *   make the PTE writable;
@@ -200,9 +202,16 @@ static vm_fault_t cg_page_mkwrite(struct vm_fault *vmf)
 	spin_lock(&view->lock);
 	entry = view->pages[vmf->pgoff];
 	cur = cg_view_page(view, entry, vmf->pgoff);
-	/* This write is what the reclaim scanner's probe waits for. */
-	if (cur == vmf->page && (entry & CG_EXCLUSIVE))
-		view->state[vmf->pgoff].flags &= ~(CG_PAGE_PROBED | CG_PAGE_QUIET);
+	/* This write is what the reclaim scanner's probe waits for: the
+	 * page is in use, so the next probe waits longer (reclaim.c).
+	 */
+	ps = &view->state[vmf->pgoff];
+	if (cur == vmf->page && (entry & CG_EXCLUSIVE)) {
+		if ((ps->flags & CG_PAGE_PROBED) &&
+		    FIELD_GET(CG_PAGE_LEVEL, ps->flags) < CG_BACKOFF_MAX)
+			ps->flags += FIELD_PREP(CG_PAGE_LEVEL, 1);
+		ps->flags &= ~(CG_PAGE_PROBED | CG_PAGE_QUIET);
+	}
 	spin_unlock(&view->lock);
 
 	if (cur != vmf->page) {

@@ -278,8 +278,12 @@ static int cg_region_mmap(struct file *file, struct vm_area_struct *vma)
 			cg_view_put(view);
 		return -EPERM;
 	}
-	/* Executable registered memory is refused, so is making it so later. */
-	vm_flags_mod(vma, VM_DONTEXPAND | region->map_flags, VM_MAYEXEC);
+	/* Executable registered memory is refused, so is making it so later.
+	 * VM_MIXEDMAP makes fork copy the PTEs (vma_needs_copy()), as it
+	 * does anonymous memory's: see cg_region_populate().
+	 */
+	vm_flags_mod(vma, VM_DONTEXPAND | VM_MIXEDMAP | region->map_flags,
+		     VM_MAYEXEC);
 	vma->vm_ops = &cg_vm_ops;
 	vma->vm_private_data = view;
 	view->mapped_pages += vma_pages(vma);
@@ -293,6 +297,47 @@ const struct file_operations cg_region_fops = {
 	.fsync = noop_fsync,
 	.llseek = noop_llseek,
 };
+
+/*
+ * Map @view's golden pages read-only in its process, as the anonymous
+ * memory they replace was mapped. Its children inherit these PTEs at fork
+ * (VM_MIXEDMAP: copy_page_range() copies them, as it copies anonymous
+ * PTEs), where a shared mapping would leave a child to take one read fault
+ * per page it ever touches, which is most of what a prefork worker's
+ * requests cost over plain fork's. Zero pages are left to fault in, so an
+ * untouched range still costs no page tables. Best effort: a page not
+ * mapped here faults in as before.
+ *
+ * Called with the region's VMAs in place; the write lock keeps every fault
+ * (each runs under mmap_lock, fault.c), reclaim and fork away, so a page
+ * still golden in the view is mapped nowhere else in this mm.
+ */
+static void cg_region_populate(struct cg_view *view)
+{
+	struct cg_region *region = view->region;
+	unsigned long end = region->start + (region->npages << PAGE_SHIFT);
+	unsigned long addr = region->start, idx, last;
+	struct mm_struct *mm = view->mm;
+	struct vm_area_struct *vma;
+
+	mmap_write_lock(mm);
+	while ((vma = find_vma(mm, addr)) && vma->vm_start < end) {
+		addr = vma->vm_end;
+		if (vma->vm_ops != &cg_vm_ops || vma->vm_private_data != view)
+			continue;
+		last = vma->vm_pgoff + vma_pages(vma);
+		for (idx = vma->vm_pgoff; idx < last; idx++) {
+			if (!(idx % 1024))
+				cond_resched();
+			if (!region->golden[idx] || view->pages[idx])
+				continue;
+			/* -EBUSY: mapped already; -ENOMEM: left to fault. */
+			vm_insert_page(vma, region->start + (idx << PAGE_SHIFT),
+				       region->golden[idx]);
+		}
+	}
+	mmap_write_unlock(mm);
+}
 
 /*
  * Turn [seg->start, seg->end) of the caller back into private anonymous
@@ -575,6 +620,7 @@ long cg_ioctl_register(struct file *file, void __user *arg)
 		goto out_free;
 	}
 
+	cg_region_populate(view);
 	req.id = region->id;
 	if (put_user(req.id, &((struct cowguard_register __user *)arg)->id))
 		ret = -EFAULT;	/* registered all the same, like a lost read() */

@@ -6,10 +6,14 @@
  * golden page or a shadow page of its own. Fork clones the parent's view;
  * shadows are then shared by both sides and neither may write them in
  * place any more, so the clone revokes the parent's writable mappings of
- * them. Nothing here depends on whether dup_mmap() runs ->open() before or
- * after copy_page_range() (6.12 runs it before): a shared driver VMA has no
- * PTEs copied either way (vma_needs_copy() is false: no anon_vma, no
- * PFNMAP, no uffd-wp), and the parent is write-locked throughout, on 6.12
+ * them. Fork then copies the parent's PTEs into the child (the VMA is
+ * VM_MIXEDMAP: vma_needs_copy()), so a worker starts with its master's
+ * mappings, as under plain fork. dup_mmap() calls ->open() before
+ * copy_page_range(), on 6.1 as on 6.12, so the revocation has removed
+ * every writable PTE by then: the child inherits only read-only mappings
+ * of pages its view shares with the parent, golden pages and shared
+ * shadows (a shadow the child gets its own copy of was exclusive, so its
+ * PTE was revoked too). The parent is write-locked throughout, on 6.12
  * each of its VMAs too (vma_start_write()), and our faults never run under
  * the per-VMA lock alone (fault.c).
  */
