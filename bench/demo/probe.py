@@ -23,9 +23,30 @@ def _cowguard_stats():
         if st is not None:
             # Sites this worker runs patched (its own and its master's).
             st["patched_sites"] = (cowguard.patcher_status()["report"] or {}).get("patched", 0)
+            if os.environ.get("DEMO_SITES_DETAIL"):
+                st["sites"] = _site_detail(cowguard)
         return st
     except Exception as e:      # the figure is missing, the worker lives on
         return {"error": repr(e)}
+
+
+def _site_detail(cowguard):
+    """Every site of the tree's proof table with the file and offset its
+    address lies in (DEMO_SITES_DETAIL=1: why a site still traps)."""
+    maps = []
+    with open("/proc/self/maps") as f:
+        for line in f:
+            p = line.split()
+            lo, hi = (int(x, 16) for x in p[0].split("-"))
+            maps.append((lo, hi, int(p[2], 16), p[5] if len(p) > 5 else ""))
+    out = []
+    for s in cowguard._cowguard.sites():
+        where = [m for m in maps if m[0] <= s["ip"] < m[1]]
+        if where:
+            lo, _, off, path = where[0]
+            s["file"], s["offset"] = path, s["ip"] - lo + off
+        out.append(s)
+    return out
 
 
 def install(outdir):
