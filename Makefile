@@ -65,13 +65,29 @@ host-test: userspace
 	$(MAKE) -C selftests/host check
 
 # cowguard.ko (and the runner's test module) for KERNEL, when it is set.
-kmod: setup-build
+kmod: setup-build $(if $(filter %-rt,$(KERNEL)),setup-rt)
 	$(if $(KERNEL),scripts/kernel-module $(KERNEL) >/dev/null)
+
+setup-rt:
+	@$(SETUP) rt
 
 vm-test: all kmod
 	@$(SETUP) vm
 	selftests/runner/vm-tests $(if $(KERNEL),-k $(KERNEL) --) \
 		$(sort $(wildcard $(patsubst %.c,%,$(wildcard selftests/cowguard/*.c))))
+
+# The kselftests on a PREEMPT_RT kernel (KERNEL: 6.1-rt, the default, or
+# 6.12-rt), where spinlocks sleep: the binaries that take the module's
+# locks on every path (registration, fork, the fault and emulation paths,
+# reclaim's scanner and shrinker, unregister under reclaim, kernel-side
+# writes), kwrite and race shortened. The long hunts are vm-test's.
+RT_TESTS := register fork emulate reclaim race kwrite
+RT_TEST_ENV := CG_KWRITE_OPS=20000 CG_KWRITE_SECS=60 CG_RACE_SECS=40
+vm-test-rt: KERNEL := $(or $(KERNEL),6.1-rt)
+vm-test-rt: all kmod
+	@$(SETUP) vm rt
+	selftests/runner/vm-tests -k $(KERNEL) -- $(RT_TEST_ENV) \
+		$(addprefix selftests/cowguard/,$(RT_TESTS))
 
 # cowguard(8) against a live registration in the VM (not part of test).
 cli-test: module userspace
@@ -219,4 +235,4 @@ clean:
 	$(MAKE) -C userspace/lib clean
 	rm -rf build
 
-.PHONY: all setup setup-build module kmod userspace selftests host-test vm-test runner-test debug-kernel debug-module test-debug python-test test style vm-deps vm vmrun-test bench-micro bench-native demo demo-long install uninstall dkms-source dkms-test install-test cli-test clean
+.PHONY: all setup setup-build setup-rt module kmod userspace selftests host-test vm-test vm-test-rt runner-test debug-kernel debug-module test-debug python-test test style vm-deps vm vmrun-test bench-micro bench-native demo demo-long install uninstall dkms-source dkms-test install-test cli-test clean
