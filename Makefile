@@ -5,7 +5,8 @@
 KERNELRELEASE ?= $(shell uname -r)
 # The running kernel's build tree when it has one, else Debian's 6.1 headers.
 KDIR ?= $(or $(wildcard /lib/modules/$(KERNELRELEASE)/build),/usr/src/linux-headers-$(shell HEADERS_ONLY=1 scripts/kernel-release))
-# The kernel the VM boots for vm-test and vm: a Debian series (6.1, 6.12)
+# The kernel the VM boots for vm-test, vm, cli-test, python-test, dkms-test
+# and demo: a Debian series (6.1, 6.12, or 6.1-rt, 6.12-rt for PREEMPT_RT)
 # or release; empty for KDIR's (6.1). Another than KDIR's gets cowguard.ko
 # built against its headers in build/kmod (scripts/kernel-module).
 KERNEL ?=
@@ -89,12 +90,12 @@ vm-test-rt: all kmod
 	selftests/runner/vm-tests -k $(KERNEL) -- $(RT_TEST_ENV) \
 		$(addprefix selftests/cowguard/,$(RT_TESTS))
 
-# cowguard(8) against a live registration in the VM (not part of test).
-cli-test: module userspace
+# cowguard(8) against a live registration in the VM, on KERNEL.
+cli-test: module userspace kmod
 	@$(SETUP) vm
 	$(MAKE) -C userspace/cli
 	$(MAKE) -C selftests/cli
-	scripts/vm-run -- selftests/cli/cli-test
+	scripts/vm-run $(if $(KERNEL),-k $(KERNEL)) -- selftests/cli/cli-test
 
 runner-test: all
 	@$(SETUP) vm
