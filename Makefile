@@ -220,8 +220,8 @@ dkms-source:
 	install -d $(DESTDIR)$(DKMS_SRCDIR)
 	cp --parents $(DKMS_FILES) $(DESTDIR)$(DKMS_SRCDIR)/
 
-# dkms add/build/install against the Debian 6.1 headers, the module loaded
-# by modprobe in the VM, then dkms remove.
+# dkms add/build/install against the Debian headers of KERNEL (default
+# 6.1), the module loaded by modprobe in the VM, then dkms remove.
 dkms-test: module
 	@$(SETUP) dkms vm
 	selftests/dkms/test
