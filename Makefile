@@ -10,6 +10,11 @@ KDIR ?= $(or $(wildcard /lib/modules/$(KERNELRELEASE)/build),/usr/src/linux-head
 # or release; empty for KDIR's (6.1). Another than KDIR's gets cowguard.ko
 # built against its headers in build/kmod (scripts/kernel-module).
 KERNEL ?=
+# 1: python-test runs only what exercises the module in KERNEL; its host
+# tests and its guest without the module do not depend on the kernel and
+# ran with the first (selftests/run-all sets it for the second and later
+# of KERNELS). cli-test and dkms-test exercise the module throughout.
+KERNEL_ONLY ?=
 # The kernels `make test` runs the kselftests on. 6.12 is not in the
 # default yet: its kwrite differential once lost a pipe read's word under
 # reclaim (README, "Requirements and supported kernels"); KERNELS="6.1
@@ -121,9 +126,10 @@ test-debug: all debug-module
 	exit $$status
 
 # The CPython adapter for Debian's /usr/bin/python3: host tests, then the
-# module-present tests and gunicorn in the VM, and the fallback in a VM
-# without the module (selftests/python/run).
-python-test: module
+# module-present tests and gunicorn in the VM (on KERNEL), and the fallback
+# in a VM without the module (selftests/python/run; KERNEL_ONLY=1: only
+# the module-present tests).
+python-test: module kmod
 	@$(SETUP) build vm demo
 	$(MAKE) -C userspace/python PYTHON=/usr/bin/python3
 	selftests/python/run
