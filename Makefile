@@ -166,13 +166,13 @@ bench-micro: module
 
 # The prefork demo (bench/demo/README.md): gunicorn --preload and a
 # multiprocessing pool, plain fork vs gc.freeze vs cowguard, in the VM.
-demo: module
+demo: module kmod
 	@$(SETUP) build vm demo
 	bench/demo/run
 
 # The long run (issue 8): at least 10x the short run's work, private memory
 # per worker over time, with the reclaim scanner off and on; <= 30 min.
-demo-long: module
+demo-long: module kmod
 	@$(SETUP) build vm demo
 	DEMO_LONG=1 bench/demo/run
 
