@@ -34,6 +34,9 @@ CMD ?=
 export VM_MEM VM_CPUS KERNELS
 
 SETUP := scripts/setup
+# Suites that selftests/run-all runs side by side (A+B) build in this one
+# tree: their userspace builds take turns, as module's Kbuild does.
+SERIAL = mkdir -p build && flock build/.build.lock
 KTREE := build/linux-source-6.1/.stamp
 
 all: module userspace selftests
@@ -53,8 +56,8 @@ module: setup-build
 
 userspace:
 	@$(SETUP) build
-	$(MAKE) -C userspace/lib
-	$(MAKE) -C userspace/cli
+	$(SERIAL) $(MAKE) -C userspace/lib
+	$(SERIAL) $(MAKE) -C userspace/cli
 
 $(KTREE):
 	@$(SETUP) test
@@ -97,8 +100,8 @@ vm-test-rt: all kmod
 # cowguard(8) against a live registration in the VM, on KERNEL.
 cli-test: module userspace kmod
 	@$(SETUP) vm
-	$(MAKE) -C userspace/cli
-	$(MAKE) -C selftests/cli
+	$(SERIAL) $(MAKE) -C userspace/cli
+	$(SERIAL) $(MAKE) -C selftests/cli
 	scripts/vm-run $(if $(KERNEL),-k $(KERNEL)) -- selftests/cli/cli-test
 
 runner-test: all
@@ -130,7 +133,7 @@ test-debug: all debug-module
 # the module-present tests).
 python-test: module kmod
 	@$(SETUP) build vm demo
-	$(MAKE) -C userspace/python PYTHON=/usr/bin/python3
+	$(SERIAL) $(MAKE) -C userspace/python PYTHON=/usr/bin/python3
 	selftests/python/run
 
 # The project's one test command: every suite below in turn (style, host
@@ -147,7 +150,7 @@ style: $(KTREE)
 # What the guest needs: the module, libcowguard, the Python adapter in place.
 vm-deps: module userspace
 	@$(SETUP) vm
-	$(MAKE) -C userspace/python PYTHON=$(firstword $(wildcard /usr/bin/python3) python3)
+	$(SERIAL) $(MAKE) -C userspace/python PYTHON=$(firstword $(wildcard /usr/bin/python3) python3)
 
 # CMD reaches bash as typed (make does not expand it), through the
 # environment so that quotes and newlines survive.
