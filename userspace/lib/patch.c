@@ -55,6 +55,7 @@ struct cg_patched {
 	uint8_t len;
 	uint8_t jlen;		/* bytes the jump reads: past len, its pun */
 	uint8_t restored;	/* written back; the entry stays for the handler */
+	uint8_t tlen;		/* the trampoline's bytes, for perf's map */
 	uint8_t orig[15];
 };
 
@@ -238,6 +239,29 @@ static uint64_t cg_tramp_slot(uint64_t site, uint64_t lo, uint64_t hi)
 	return 0;
 }
 
+/*
+ * Slots are taken from a page bump-allocator style, and the windows a
+ * punned jump allows are narrow (a low binary's own mappings fill most
+ * of them), so a slot taken for an attempt that then fails, or the unused
+ * tail of a 128-byte slot, can leave a later site with no room at all.
+ * The last slot taken from its page is shortened to the @len bytes it
+ * holds (0: given back).
+ */
+static void cg_tramp_trim(uint64_t slot, uint64_t len)
+{
+	int i;
+
+	for (i = 0; i < cg_nr_tpages; i++) {
+		struct cg_tpage *t = &cg_tpages[i];
+
+		if (slot - t->base < CG_PAGE) {
+			if (t->used == slot - t->base + CG_TRAMP_MAX)
+				t->used = slot - t->base + len;
+			return;
+		}
+	}
+}
+
 /* Is ip in one of our trampoline pages (a trapped write of a trampoline)? */
 static int cg_in_trampolines(uint64_t ip)
 {
@@ -288,7 +312,7 @@ static void cg_perf_map(int from)
 		return;
 	for (i = from; i < cg_nr_patched; i++)
 		fprintf(f, "%llx %x cowguard_site_%llx\n",
-			(unsigned long long)cg_patched[i].tramp, CG_TRAMP_MAX,
+			(unsigned long long)cg_patched[i].tramp, cg_patched[i].tlen,
 			(unsigned long long)cg_patched[i].site);
 	fclose(f);
 	cg_perf_map_pid = getpid();
@@ -319,8 +343,8 @@ static int cg_poke_int3_first(int mem, uint64_t ip, const uint8_t *bytes,
 	return ret;
 }
 
-static int cg_write_site(int mem, uint64_t ip, uint64_t tramp, const uint8_t *orig,
-			 const uint8_t *jump, unsigned int len)
+static int cg_write_site(int mem, uint64_t ip, uint64_t tramp, unsigned int tlen,
+			 const uint8_t *orig, const uint8_t *jump, unsigned int len)
 {
 	struct cg_patched *p = &cg_patched[cg_nr_patched];
 	unsigned int prefixes = 0;
@@ -332,6 +356,7 @@ static int cg_write_site(int mem, uint64_t ip, uint64_t tramp, const uint8_t *or
 	p->len = len;
 	p->jlen = len > prefixes + 5 ? len : prefixes + 5;
 	p->restored = 0;
+	p->tlen = tlen;
 	memcpy(p->orig, orig, len);
 	__atomic_store_n(&cg_nr_patched, cg_nr_patched + 1, __ATOMIC_RELEASE);
 	return cg_poke_int3_first(mem, ip, jump, len);
@@ -352,6 +377,8 @@ static int cg_place(uint64_t ip, const struct cg_site_insn *in,
 			*tramp = t;
 			return 0;
 		}
+		if (t)
+			cg_tramp_trim(t, 0);
 	}
 	return -CG_SITE_E_WINDOW;
 }
@@ -387,16 +414,23 @@ static int cg_evict_successor(int mem, uint64_t ip, const struct cg_site_insn *i
 		if (cg_site_window(ip, in, next, 1, &lo, &hi))
 			continue;
 		t = cg_tramp_slot(ip, lo, hi);
-		if (!t || cg_site_jump(ip, in, t, next, 1, jump))
+		if (!t)
 			continue;
+		if (cg_site_jump(ip, in, t, next, 1, jump)) {
+			cg_tramp_trim(t, 0);
+			continue;
+		}
 		/* The jmp's new home: its rel32's low byte must be s0. */
 		for (try = 0; try < 2; try++) {
 			slot = cg_tramp_slot(n, near_lo, n + 5 + (1ULL << 31) - 256);
 			if (!slot)
 				break;
 			t2 = slot + ((s0 - (slot - n - 5)) & 0xff);
-			if (t2 + sizeof(ntramp) > slot + CG_TRAMP_MAX)
+			if (t2 + sizeof(ntramp) > slot + CG_TRAMP_MAX) {
+				cg_tramp_trim(slot, 0);
 				continue;
+			}
+			cg_tramp_trim(slot, t2 - slot + sizeof(ntramp));
 			rel = (int32_t)(target - (t2 + 5));
 			ntramp[0] = 0xe9;
 			memcpy(ntramp + 1, &rel, 4);
@@ -405,12 +439,14 @@ static int cg_evict_successor(int mem, uint64_t ip, const struct cg_site_insn *i
 			memcpy(njump + 1, &rel, 4);
 			ret = cg_poke(mem, t2, ntramp, sizeof(ntramp));
 			if (!ret)
-				ret = cg_write_site(mem, n, t2, b + in->len, njump, 5);
+				ret = cg_write_site(mem, n, t2, sizeof(ntramp), b + in->len,
+						    njump, 5);
 			if (ret)
 				return ret;
 			*tramp = t;
 			return 0;
 		}
+		cg_tramp_trim(t, 0);	/* the last of its page unless slot shares it */
 	}
 	return -CG_SITE_E_WINDOW;
 }
@@ -441,9 +477,10 @@ static int cg_patch_at(int mem, uint64_t ip, uint8_t top,
 		rep->evicted++;
 	}
 	n = cg_tramp_emit(&in, t, ip + in.len, top, CG_TRAMP_OK, tramp);
+	cg_tramp_trim(t, n);
 	ret = cg_poke(mem, t, tramp, n);
 	if (!ret)
-		ret = cg_write_site(mem, ip, t, b, jump, in.len);
+		ret = cg_write_site(mem, ip, t, n, b, jump, in.len);
 	return ret ? ret : 1;
 }
 

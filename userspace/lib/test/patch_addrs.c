@@ -4,7 +4,8 @@
  * process skips writes to band values and keeps all others, while two
  * threads run it (int3 first, membarrier); unpatching restores its bytes;
  * a fork while another thread patches gives a child that can patch (the
- * mutex is never inherited held) and whose text agrees with its table.
+ * mutex is never inherited held) and whose text agrees with its table;
+ * the trampolines take only the bytes they hold.
  * Runs natively (it writes its own text).
  */
 #include <pthread.h>
@@ -93,6 +94,32 @@ static int fork_while_patching(const uint64_t *ips)
 	return bad;
 }
 
+/*
+ * The trampolines named in perf's map: each as long as what it holds, and
+ * two made one after the other in one page packed, not 128 bytes apart
+ * (narrow windows have few free pages: a slot's unused tail is lost room).
+ */
+static int trampolines_packed(void)
+{
+	unsigned long long a[2], len[2];
+	char path[64];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (n < 2 && fscanf(f, "%llx %llx %*s", &a[n], &len[n]) == 2)
+		n++;
+	fclose(f);
+	if (n != 2 || len[0] >= 128 || len[1] >= 128)
+		return 0;
+	if (a[0] >> 12 != a[1] >> 12)
+		return 1;
+	return (a[1] > a[0] ? a[1] - a[0] : a[0] - a[1]) < 128;
+}
+
 int main(void)
 {
 	const uint8_t *site = (const uint8_t *)cg_t_inc;
@@ -112,6 +139,7 @@ int main(void)
 	ok(rep.patched_now == 2 && rep.patched == 2, "patched_now %u, patched %u",
 	   rep.patched_now, rep.patched);
 	ok(memcmp(orig, site, sizeof(orig)) != 0, "the text changed");
+	ok(trampolines_packed(), "the trampolines are as long as their code, and packed");
 	cg_t_inc(&band);
 	cg_t_inc(&small);
 	ok(band == MARK + 5, "a band value is left alone (%#llx)", (unsigned long long)band);
