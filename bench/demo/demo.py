@@ -22,6 +22,7 @@ Knobs (environment; bench/demo/run passes them into the VM):
   DEMO_MODULE_PARAMS  NAME=VALUE... written to the module's parameters
   DEMO_WORKLOADS    A and/or B                                  (B A)
   DEMO_PYTHONS      interpreters                      (/usr/bin/python3)
+  DEMO_SITES_DETAIL 1: each worker's proof table in the results  (unset)
 """
 import json
 import os
