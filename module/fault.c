@@ -130,6 +130,17 @@ static void cg_zap_one(struct vm_fault *vmf)
 }
 
 /*
+ * The page proved busy (copied again after a reclaim, or written again
+ * after a probe): the scanner waits twice as long before its next probe
+ * and its next reclaim (reclaim.c). Called with view->lock held.
+ */
+static void cg_page_back_off(struct cg_page_state *ps)
+{
+	if (FIELD_GET(CG_PAGE_LEVEL, ps->flags) < CG_BACKOFF_MAX)
+		ps->flags += FIELD_PREP(CG_PAGE_LEVEL, 1);
+}
+
+/*
  * Give this process its own copy of the page at vmf->pgoff, which it maps
  * (read-only) as @old; @budget when the trap budget asked for it. Called
  * with mmap_lock held for read.
@@ -167,8 +178,8 @@ static vm_fault_t cg_make_shadow(struct cg_view *view, struct vm_fault *vmf,
 			view->nr_budget_shadows++;
 			cg_cap_charge(view, 1);
 		}
-		if (reshadowed && FIELD_GET(CG_PAGE_LEVEL, ps->flags) < CG_BACKOFF_MAX)
-			ps->flags += FIELD_PREP(CG_PAGE_LEVEL, 1);
+		if (reshadowed)
+			cg_page_back_off(ps);
 		installed = true;
 	}
 	spin_unlock(&view->lock);
@@ -207,9 +218,8 @@ static vm_fault_t cg_page_mkwrite(struct vm_fault *vmf)
 	 */
 	ps = &view->state[vmf->pgoff];
 	if (cur == vmf->page && (entry & CG_EXCLUSIVE)) {
-		if ((ps->flags & CG_PAGE_PROBED) &&
-		    FIELD_GET(CG_PAGE_LEVEL, ps->flags) < CG_BACKOFF_MAX)
-			ps->flags += FIELD_PREP(CG_PAGE_LEVEL, 1);
+		if (ps->flags & CG_PAGE_PROBED)
+			cg_page_back_off(ps);
 		ps->flags &= ~(CG_PAGE_PROBED | CG_PAGE_QUIET);
 	}
 	spin_unlock(&view->lock);
@@ -244,7 +254,6 @@ static vm_fault_t cg_page_mkwrite(struct vm_fault *vmf)
 	 * shadow, which is right whoever wrote, and no retry loop forms.
 	 */
 	spin_lock(&view->lock);
-	ps = &view->state[vmf->pgoff];
 	again = ps->flags & CG_PAGE_REFAULT;
 	ps->flags ^= CG_PAGE_REFAULT;
 	spin_unlock(&view->lock);

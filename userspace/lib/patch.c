@@ -239,6 +239,17 @@ static uint64_t cg_tramp_slot(uint64_t site, uint64_t lo, uint64_t hi)
 	return 0;
 }
 
+/* The trampoline page @ip is in, or NULL. */
+static struct cg_tpage *cg_tpage_of(uint64_t ip)
+{
+	int i;
+
+	for (i = 0; i < cg_nr_tpages; i++)
+		if (ip - cg_tpages[i].base < CG_PAGE)
+			return &cg_tpages[i];
+	return NULL;
+}
+
 /*
  * Slots are taken from a page bump-allocator style, and the windows a
  * punned jump allows are narrow (a low binary's own mappings fill most
@@ -249,28 +260,16 @@ static uint64_t cg_tramp_slot(uint64_t site, uint64_t lo, uint64_t hi)
  */
 static void cg_tramp_trim(uint64_t slot, uint64_t len)
 {
-	int i;
+	struct cg_tpage *t = cg_tpage_of(slot);
 
-	for (i = 0; i < cg_nr_tpages; i++) {
-		struct cg_tpage *t = &cg_tpages[i];
-
-		if (slot - t->base < CG_PAGE) {
-			if (t->used == slot - t->base + CG_TRAMP_MAX)
-				t->used = slot - t->base + len;
-			return;
-		}
-	}
+	if (t && t->used == slot - t->base + CG_TRAMP_MAX)
+		t->used = slot - t->base + len;
 }
 
 /* Is ip in one of our trampoline pages (a trapped write of a trampoline)? */
 static int cg_in_trampolines(uint64_t ip)
 {
-	int i;
-
-	for (i = 0; i < cg_nr_tpages; i++)
-		if (ip - cg_tpages[i].base < CG_PAGE)
-			return 1;
-	return 0;
+	return cg_tpage_of(ip) != NULL;
 }
 
 static struct cg_patched *cg_find_patched(uint64_t ip)
