@@ -130,9 +130,8 @@ static void cg_zap_one(struct vm_fault *vmf)
 }
 
 /*
- * The page proved busy (copied again after a reclaim, or written again
- * after a probe): the scanner waits twice as long before its next probe
- * and its next reclaim (reclaim.c). Called with view->lock held.
+ * The page was copied again after a reclaim: the scanner waits twice as
+ * long before its next reclaim (reclaim.c). Called with view->lock held.
  */
 static void cg_page_back_off(struct cg_page_state *ps)
 {
@@ -213,15 +212,10 @@ static vm_fault_t cg_page_mkwrite(struct vm_fault *vmf)
 	spin_lock(&view->lock);
 	entry = view->pages[vmf->pgoff];
 	cur = cg_view_page(view, entry, vmf->pgoff);
-	/* This write is what the reclaim scanner's probe waits for: the
-	 * page is in use, so the next probe waits longer (reclaim.c).
-	 */
+	/* This write is what the reclaim scanner's probe waits for. */
 	ps = &view->state[vmf->pgoff];
-	if (cur == vmf->page && (entry & CG_EXCLUSIVE)) {
-		if (ps->flags & CG_PAGE_PROBED)
-			cg_page_back_off(ps);
+	if (cur == vmf->page && (entry & CG_EXCLUSIVE))
 		ps->flags &= ~(CG_PAGE_PROBED | CG_PAGE_QUIET);
-	}
 	spin_unlock(&view->lock);
 
 	if (cur != vmf->page) {

@@ -41,12 +41,9 @@
  *
  * The scanner (a delayed work every reclaim_interval_ms) waits one
  * interval between probe and reclaim, so a page in use keeps its shadow;
- * a page that was copied again after a reclaim, or written again after a
- * probe, waits twice as many intervals each time (up to 64) before its
- * next probe and again before its reclaim, so a page that is hot every
- * few seconds stops going round reclaim, traps and a copy, and a hot
- * shadow is not zapped every interval. A shadow that holds more than
- * refcount changes is not probed at all. The shrinker reclaims at
+ * a page that was copied again after a reclaim waits twice as many quiet
+ * intervals each time (up to 64), so a page that is hot every few seconds
+ * stops going round reclaim, traps and a copy. The shrinker reclaims at
  * once under memory pressure and only trylocks. Neither sleeps on a
  * process's mmap_lock. A budget shadow given back makes room under the
  * process's shadow cap (emulate.c).
@@ -135,34 +132,29 @@ static bool cg_reclaim_page(struct cg_view *view, unsigned long idx, bool at_onc
 
 	spin_lock(&view->lock);
 	entry = view->pages[idx];
-	if (entry && (entry & CG_EXCLUSIVE) && !at_once && cg_backing_off(ps))
-		entry = 0;	/* written or quiet, but not long enough ago */
-	else if (entry && (entry & CG_EXCLUSIVE) && !(ps->flags & CG_PAGE_PROBED))
+	if (entry && (entry & CG_EXCLUSIVE) && !(ps->flags & CG_PAGE_PROBED)) {
+		ps->flags |= CG_PAGE_PROBED;
 		probe = true;
+	} else if (entry && (entry & CG_EXCLUSIVE) && !at_once &&
+		   cg_backing_off(ps)) {
+		entry = 0;	/* quiet, but not for long enough yet */
+	}
 	page = cg_entry_page(entry);
 	if (entry)
 		get_page(page);	/* a fault may replace a shared shadow */
 	spin_unlock(&view->lock);
 	if (!entry)
 		return false;
+	if (probe)
+		cg_zap_view_page(view, idx);
 	/* A first look, racy for an exclusive shadow: one holding real data
-	 * is neither probed (a zap costs its process a fault or two, for
-	 * nothing to give back) nor reclaimed. The look that decides is the
-	 * one below, without this reference, which would fail the freeze.
+	 * stays as it is mapped. The look that decides is the one below,
+	 * without this reference, which would fail the freeze.
 	 */
-	take = cg_only_refcounts_differ(view->region, page, idx);
+	take = (!probe || at_once) &&
+	       cg_only_refcounts_differ(view->region, page, idx);
 	put_page(page);
-	if (probe && take) {
-		spin_lock(&view->lock);
-		if (view->pages[idx] == entry)
-			ps->flags = (ps->flags & ~CG_PAGE_QUIET) | CG_PAGE_PROBED;
-		else
-			take = false;
-		spin_unlock(&view->lock);
-		if (take)
-			cg_zap_view_page(view, idx);
-	}
-	if (!take || (probe && !at_once))
+	if (!take)
 		return false;
 	take = false;
 	/* Stops writes through a PTE the probe's ABA window let through, and

@@ -162,51 +162,6 @@ TEST_F(reclaim, written_shadows_are_kept_until_quiet)
 	EXPECT_EQ(BAND_VAL, p[0]);
 }
 
-/*
- * A probe unmaps a shadow to see whether it is still written, which costs
- * its process a fault: a shadow holding other data is never probed, and a
- * refcount-only one found written again waits twice as many passes each
- * time (up to 64) before the next probe, so a hot page is not unmapped
- * every pass.
- */
-TEST_F(reclaim, hot_shadows_are_not_unmapped_every_pass)
-{
-	volatile uint64_t *p = map_registered(self->fd, 2, 1, COWGUARD_REFILL_NEVER);
-	volatile uint64_t *a, *b;
-	uint64_t before, faults;
-	int i;
-
-	ASSERT_NE(NULL, p);
-	a = p, b = p + 512;
-	incq(a);
-	incq(a);			/* a: a refcount-only shadow */
-	b[1] = 9;			/* b: a shadow with other data */
-	ASSERT_EQ(0, cg_param_set(PARAM("reclaim_interval_ms"), 1));
-	before = stats_of(self->fd, (void *)p).write_faults;
-	for (i = 0; i < 1000; i++) {
-		incq(a);
-		usleep(1000);
-	}
-	faults = stats_of(self->fd, (void *)p).write_faults - before;
-	/* About 1 s of passes (HZ 250 or more): 7 probes to reach 64, then
-	 * one per 64 passes.
-	 */
-	EXPECT_GE(20, faults) TH_LOG("a hot shadow was unmapped %llu times",
-				     (unsigned long long)faults);
-	EXPECT_LT(0, faults) TH_LOG("the scanner never probed the hot shadow");
-	EXPECT_EQ(BAND_VAL + 1001, a[0]);	/* written throughout: kept */
-	before = stats_of(self->fd, (void *)p).write_faults;
-	for (i = 0; i < 1000; i++) {
-		b[1] = i;
-		usleep(1000);
-	}
-	ASSERT_EQ(0, cg_param_set(PARAM("reclaim_interval_ms"), 0));
-	faults = stats_of(self->fd, (void *)p).write_faults - before;
-	EXPECT_EQ(0, faults) TH_LOG("a shadow with other data was unmapped %llu times",
-				    (unsigned long long)faults);
-	EXPECT_EQ(999, b[1]);
-}
-
 /* What cg_map_filled() left in every plain word of page i. */
 static uint64_t filled(int i)
 {
