@@ -37,10 +37,10 @@
  * makes a fault taken under the VMA lock drop it and retry with mmap_lock
  * before ->fault or ->page_mkwrite is called.
  *
- * A shadow leaves a view (a copy replaces it, or reclaim gives it back)
- * only under its page lock, and ->fault hands out a shadow locked and
- * still the view's, so no PTE ever maps a shadow its view let go: such a
- * PTE would hold the page's last reference while the core holds its lock.
+ * A view's entry changes (a copy replaces a golden page or a shadow,
+ * reclaim gives a shadow back) only under the lock of the page it
+ * replaces, and ->fault hands out every page locked and still the view's,
+ * so no PTE ever maps a page its view let go (cg_fault()).
  */
 #include <linux/bitfield.h>
 #include <linux/highmem.h>
@@ -62,13 +62,17 @@ static vm_fault_t cg_write_golden(struct cg_view *view, struct vm_fault *vmf,
 				  bool user);
 
 /*
- * A shadow is returned locked, and only while it is still the view's: the
- * core installs the PTE after ->fault with no lock of ours, so a shadow
- * swapped out of the view meanwhile (a copy, or reclaim) would otherwise
- * be mapped stale, its only reference the PTE's, and freed by the next
- * zap while the core still holds it locked. Whoever takes a shadow out of
- * a view holds its lock to do so (fault.c, reclaim.c). Golden pages live
- * as long as the region and need none of this.
+ * A page is returned locked, and only while it is still the view's: the
+ * core installs the PTE after ->fault with no lock of ours, so a page
+ * swapped out of the view meanwhile would otherwise be mapped stale.
+ * Whoever changes a view's entry holds the lock of the page it replaces
+ * (fault.c, reclaim.c). For a shadow taken out (a copy, or reclaim) a
+ * stale PTE would hold its last reference, freed by the next zap while
+ * the core still holds it locked. For a golden page a copy replaced, a
+ * stale PTE would show the golden bytes instead of the copy's: a store
+ * another thread made would read back lost until the next zap (a read
+ * fault that slept in the core's lock_page() while a writer copied the
+ * page, stored, and had its PTE zapped).
  */
 static vm_fault_t cg_fault(struct vm_fault *vmf)
 {
@@ -102,9 +106,7 @@ static vm_fault_t cg_fault(struct vm_fault *vmf)
 	if (!write)
 		atomic64_inc(&view->read_faults);
 	vmf->page = page;
-	if (!entry && !write && !refault)
-		return 0;
-	if (!entry) {
+	if (!entry && (write || refault)) {
 		/* Decided here, where FAULT_FLAG_USER is still the fault's:
 		 * emulated, or a shadow made for the access to retry on. A
 		 * user instruction that only reads the page makes a shadow
@@ -155,9 +157,8 @@ static vm_fault_t cg_make_shadow(struct cg_view *view, struct vm_fault *vmf,
 		return VM_FAULT_OOM;
 	/* @old is mapped read-only everywhere: it cannot change under us. */
 	copy_highpage(copy, vmf->page);
-	/* Taking a shadow out of the view: see cg_fault(). */
-	if (entry)
-		lock_page(vmf->page);
+	/* Changing the view's entry: see cg_fault(). */
+	lock_page(vmf->page);
 
 	spin_lock(&view->lock);
 	if (view->pages[vmf->pgoff] == entry) {
@@ -194,8 +195,7 @@ static vm_fault_t cg_make_shadow(struct cg_view *view, struct vm_fault *vmf,
 	} else {
 		cg_page_put(copy);
 	}
-	if (entry)
-		unlock_page(vmf->page);
+	unlock_page(vmf->page);
 	return VM_FAULT_NOPAGE;
 }
 

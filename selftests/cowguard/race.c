@@ -15,11 +15,13 @@
  *   as make test-debug does (init_on_free=1 debug_pagealloc=on, where the
  *   stale read itself faults); make vm-test checks the bytes without it.
  * - probed_writes_not_lost: writer threads store real data (out of the
- *   band) into the same pages and read it back while a reader refaults
+ *   band) into the same pages and read it back while readers refault
  *   them and another thread zaps them with MADV_DONTNEED: a write fault
  *   that slept in ->page_mkwrite must not leave a writable mapping of a
- *   shadow reclaim believes quiet. The window is narrow: the old module
- *   lost a few stores in two minutes, hence the length of the run.
+ *   shadow reclaim believes quiet, and a read fault that slept on a golden
+ *   page's lock must not map it once a writer has copied it. The windows
+ *   are narrow: old modules lost a few stores in two minutes, hence the
+ *   length of the run.
  *
  * Environment: CG_RACE_ROUNDS (default 8), CG_RACE_SECS (default 120).
  */
@@ -188,6 +190,7 @@ TEST_F_TIMEOUT(race, unregister_during_reclaim, 600)
 
 #define ABA_PAGES	4
 #define WRITERS		3
+#define READERS		3
 
 struct aba {
 	volatile uint64_t *p;
@@ -245,7 +248,11 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-/* Refaults every page read-only, reinstalling the PTE a zap removed. */
+/*
+ * Refaults every page read-only, reinstalling the PTE a zap removed. Three
+ * of them queue on a golden page's lock in the fault path, which is where
+ * a read fault must not map a golden page a writer has copied meanwhile.
+ */
 static void *reader(void *arg)
 {
 	struct aba *a = arg;
@@ -278,7 +285,7 @@ TEST_F_TIMEOUT(race, probed_writes_not_lost, 300)
 	const char *env = getenv("CG_RACE_SECS");
 	int secs = env ? atoi(env) : cg_debug_kernel() ? 40 : 120, i;
 	struct writer_arg wa[WRITERS];
-	pthread_t wt[WRITERS], rt, zt;
+	pthread_t wt[WRITERS], rt[READERS], zt;
 	unsigned long stores = 0, lost = 0;
 	struct cowguard_stats st;
 	struct aba a = { 0 };
@@ -298,13 +305,15 @@ TEST_F_TIMEOUT(race, probed_writes_not_lost, 300)
 		wa[i].id = i;
 		ASSERT_EQ(0, pthread_create(&wt[i], NULL, writer, &wa[i]));
 	}
-	ASSERT_EQ(0, pthread_create(&rt, NULL, reader, &a));
+	for (i = 0; i < READERS; i++)
+		ASSERT_EQ(0, pthread_create(&rt[i], NULL, reader, &a));
 	ASSERT_EQ(0, pthread_create(&zt, NULL, zapper, &a));
 	sleep(secs);
 	a.stop = 1;
 	for (i = 0; i < WRITERS; i++)
 		pthread_join(wt[i], NULL);
-	pthread_join(rt, NULL);
+	for (i = 0; i < READERS; i++)
+		pthread_join(rt[i], NULL);
 	pthread_join(zt, NULL);
 	reclaim_pressure(self, 0);
 	ASSERT_EQ(0, cg_stats(self->fd, p, &st));
